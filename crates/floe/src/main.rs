@@ -1,0 +1,38 @@
+//! The `floe` binary: `floe server` runs the Snowflake-compatible server; `floe sql` is its client.
+//!
+//! This is the only crate that knows command-line flags, environment settings, signals and which
+//! concrete implementations are wired together.
+
+mod server;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "floe", version, about = "Self-hosted Snowpark Container Services, speaking Snowflake's protocol")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the server.
+    Server(server::ServerArgs),
+    /// Runs SQL against a floe server (one statement, a file, or an interactive session).
+    Sql(client::SqlArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Server(args) => server::run(args),
+        Command::Sql(args) => match client::run(args) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("floe sql: {e:#}");
+                2
+            }
+        },
+    };
+    std::process::exit(code);
+}

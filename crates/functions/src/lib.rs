@@ -1,0 +1,29 @@
+//! Snowflake's SQL functions as DataFusion UDFs.
+//!
+//! [`register_all`] installs every function into a `SessionContext`, replacing
+//! DataFusion built-ins of the same name whose semantics differ from
+//! Snowflake's. Type conventions: VARIANT / OBJECT / ARRAY values are LargeUtf8
+//! compact JSON; NUMBER(p,0) is Int64, NUMBER(p,s) Decimal128; TIMESTAMP_NTZ is
+//! Timestamp(ns), TIMESTAMP_LTZ/TZ Timestamp(ns, "+00:00"). User-caused errors
+//! are [`SfFunctionError`]s carrying Snowflake's error codes.
+
+mod conditional;
+mod error;
+mod json;
+mod number;
+mod rows;
+mod temporal;
+
+pub use error::{SfFunctionError, find_sf_error, sf_error};
+
+use datafusion::error::Result;
+use datafusion::prelude::SessionContext;
+
+/// Registers every Snowflake function (scalar, aggregate and table) in `ctx`.
+pub fn register_all(ctx: &SessionContext) -> Result<()> {
+    let scalars = [conditional::udfs(), number::udfs()];
+    for udf in scalars.into_iter().flatten() {
+        ctx.register_udf(udf);
+    }
+    Ok(())
+}

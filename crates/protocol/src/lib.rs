@@ -1,0 +1,16 @@
+//! The Snowflake connector protocol front door (the v1 "GS" REST protocol that snowflake-connector-python,
+//! the `snow` CLI and `floe sql` speak): login, query, result polling, abort, session close.
+//!
+//! Architecture invariants: this crate knows HTTP and the connector's JSON shapes and nothing about
+//! storage; statements run through `sql::Engine`; `SfError` is turned into the wire's error body in
+//! exactly one function (`wire::error_body`). HTTP 5xx only for real faults (clients retry them).
+
+mod encode;
+mod queries;
+mod routes;
+mod sessions;
+mod wire;
+
+pub use queries::QueryRegistry;
+pub use routes::{AppState, ProtocolConfig, router};
+pub use sessions::SessionRegistry;

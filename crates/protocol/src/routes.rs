@@ -1,0 +1,360 @@
+//! HTTP routes of the connector protocol, each handler next to its route.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use model::SfError;
+use serde_json::{Value, json};
+use sql::{Engine, QueryResult, Session};
+
+use crate::encode;
+use crate::queries::{Outcome, QueryEntry, QueryRegistry};
+use crate::sessions::{SessionEntry, SessionRegistry};
+use crate::wire::{decode_body, error_body, ok_body, token};
+
+/// Settings of the front door.
+#[derive(Debug, Clone)]
+pub struct ProtocolConfig {
+    /// How long a request waits for a statement before answering 333333 (the client then polls).
+    pub result_hold: Duration,
+}
+
+impl Default for ProtocolConfig {
+    fn default() -> Self {
+        ProtocolConfig { result_hold: Duration::from_secs(30) }
+    }
+}
+
+/// Shared state of the handlers.
+#[derive(Clone)]
+pub struct AppState {
+    /// The SQL engine.
+    pub engine: Engine,
+    /// Live sessions.
+    pub sessions: Arc<SessionRegistry>,
+    /// Running and recent statements.
+    pub queries: Arc<QueryRegistry>,
+    /// Settings.
+    pub config: ProtocolConfig,
+}
+
+/// The router: connector endpoints plus `/healthz`.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/session/v1/login-request", post(login))
+        .route("/queries/v1/query-request", post(query_request))
+        .route("/queries/v1/abort-request", post(abort_request))
+        .route("/queries/{id}/result", get(query_result))
+        .route("/queries/{id}/abort-request", post(abort_query))
+        .route("/monitoring/queries/{id}", get(query_status))
+        .route("/session", post(session_delete))
+        .route("/session/heartbeat", post(heartbeat))
+        .route("/telemetry/send", post(|| async { axum::Json(json!({"success": true, "data": null})) }))
+        .with_state(state)
+}
+
+fn json_response(status: StatusCode, body: Value) -> Response {
+    (status, axum::Json(body)).into_response()
+}
+
+fn unauthenticated() -> Response {
+    json_response(StatusCode::UNAUTHORIZED, json!({"success": false, "code": "390101", "message": "Authorization header not found in the request data.", "data": null}))
+}
+
+fn expired() -> Response {
+    json_response(StatusCode::OK, error_body(&SfError::session_gone(), None))
+}
+
+fn session_of(state: &AppState, headers: &HeaderMap) -> Result<Arc<SessionEntry>, Response> {
+    let Some(token) = token(headers) else { return Err(unauthenticated()) };
+    state.sessions.get(&token).ok_or_else(expired)
+}
+
+fn session_parameters(session: &Session) -> Vec<Value> {
+    let mut out = vec![
+        json!({"name": "AUTOCOMMIT", "value": session.autocommit()}),
+        json!({"name": "TIMEZONE", "value": session.param("TIMEZONE")}),
+        json!({"name": "CLIENT_SESSION_KEEP_ALIVE", "value": false}),
+        json!({"name": "CLIENT_SESSION_KEEP_ALIVE_HEARTBEAT_FREQUENCY", "value": 3600}),
+        json!({"name": "CLIENT_PREFETCH_THREADS", "value": 4}),
+        json!({"name": "CLIENT_RESULT_CHUNK_SIZE", "value": 160}),
+        json!({"name": "CLIENT_STAGE_ARRAY_BINDING_THRESHOLD", "value": 65280}),
+        json!({"name": "CLIENT_TELEMETRY_ENABLED", "value": false}),
+        json!({"name": "QUERY_CONTEXT_CACHE_SIZE", "value": 5}),
+    ];
+    for name in ["DATE_OUTPUT_FORMAT", "TIME_OUTPUT_FORMAT", "TIMESTAMP_OUTPUT_FORMAT", "TIMESTAMP_NTZ_OUTPUT_FORMAT", "BINARY_OUTPUT_FORMAT", "QUERY_TAG"] {
+        out.push(json!({"name": name, "value": session.param(name)}));
+    }
+    out
+}
+
+async fn login(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>, headers: HeaderMap, body: Bytes) -> Response {
+    let body = match decode_body(&headers, &body) {
+        Ok(b) => b,
+        Err(e) => return json_response(StatusCode::OK, error_body(&e, None)),
+    };
+    let data = &body["data"];
+    let login_name = data["LOGIN_NAME"].as_str().unwrap_or("").to_string();
+    let password = data["PASSWORD"].as_str().unwrap_or("").to_string();
+    let engine = state.engine.clone();
+    let verified = tokio::task::spawn_blocking(move || sql::auth::verify_password(&engine, &login_name, &password)).await;
+    let user = match verified {
+        Ok(Ok(user)) => user,
+        Ok(Err(e)) => return json_response(StatusCode::OK, error_body(&e, None)),
+        Err(e) => return json_response(StatusCode::INTERNAL_SERVER_ERROR, error_body(&SfError::internal(e.to_string()), None)),
+    };
+    let catalog = state.engine.store().snapshot();
+    let mut session = Session { user: user.name.clone(), role: params.get("roleName").map(|r| ident(r)).unwrap_or(user.default_role.clone()), ..Default::default() };
+    if let Some(db) = params.get("databaseName").map(|d| ident(d)) {
+        if let Some(database) = catalog.databases.get(&db) {
+            session.database = Some(db.clone());
+            let schema = params.get("schemaName").map(|s| ident(s)).unwrap_or_else(|| "PUBLIC".into());
+            if database.schemas.contains_key(&schema) {
+                session.schema = Some(schema);
+            }
+        }
+    }
+    session.warehouse = params.get("warehouse").map(|w| ident(w));
+    if let Some(map) = data["SESSION_PARAMETERS"].as_object() {
+        for (key, value) in map {
+            let key = key.to_uppercase();
+            if sql::session::PARAMS.iter().any(|p| p.name == key) {
+                let value = match value {
+                    Value::Bool(b) => sql::parse::ParamValue::Bool(*b),
+                    Value::Number(n) => sql::parse::ParamValue::Number(n.to_string()),
+                    Value::String(s) => sql::parse::ParamValue::Text(s.clone()),
+                    _ => continue,
+                };
+                session.params.insert(key, value);
+            }
+        }
+    }
+    let parameters = session_parameters(&session);
+    let info = json!({
+        "databaseName": session.database, "schemaName": session.schema, "warehouseName": session.warehouse, "roleName": session.role,
+    });
+    let created = state.sessions.create(session);
+    let data = json!({
+        "token": created.token,
+        "masterToken": created.master_token,
+        "validityInSeconds": 3600,
+        "masterValidityInSeconds": 14400,
+        "displayUserName": user.name,
+        "serverVersion": concat!("floe ", env!("CARGO_PKG_VERSION")),
+        "firstLogin": false,
+        "remMeToken": null,
+        "remMeValidityInSeconds": 0,
+        "healthCheckInterval": 45,
+        "newClientForUpgrade": null,
+        "sessionId": created.entry.id,
+        "parameters": parameters,
+        "sessionInfo": info,
+        "idToken": null,
+        "idTokenValidityInSeconds": 0,
+        "responseData": null,
+        "mfaToken": null,
+        "mfaTokenValidityInSeconds": 0,
+    });
+    json_response(StatusCode::OK, ok_body(data))
+}
+
+/// Identifier text from a connection parameter: quoted keeps case, else upper-cased.
+fn ident(text: &str) -> String {
+    let t = text.trim();
+    if t.len() >= 2 && t.starts_with('"') && t.ends_with('"') { t[1..t.len() - 1].replace("\"\"", "\"") } else { t.to_uppercase() }
+}
+
+fn result_data(result: &QueryResult, session: &Session, query_id: &str) -> Value {
+    let rowset = encode::rowset(result);
+    let n = rowset.len();
+    json!({
+        "parameters": session_parameters(session),
+        "rowtype": encode::rowtype(result),
+        "rowset": rowset,
+        "total": n,
+        "returned": n,
+        "queryId": query_id,
+        "databaseProvider": null,
+        "finalDatabaseName": session.database,
+        "finalSchemaName": session.schema,
+        "finalWarehouseName": session.warehouse,
+        "finalRoleName": session.role,
+        "numberOfBinds": 0,
+        "arrayBindSupported": false,
+        "statementTypeId": result.statement_type,
+        "version": 1,
+        "sendResultTime": chrono::Utc::now().timestamp_millis(),
+        "queryResultFormat": "json",
+        "queryContext": {"entries": []},
+    })
+}
+
+async fn run_statement(state: AppState, entry: Arc<SessionEntry>, query: Arc<QueryEntry>, sql_text: String, tx: tokio::sync::watch::Sender<Option<Outcome>>) {
+    let mut session = entry.session.lock().await;
+    let started = Instant::now();
+    let timeout_secs = session.param_u64("STATEMENT_TIMEOUT_IN_SECONDS");
+    let cancel = query.cancel.clone();
+    let timed_out = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let timer = (timeout_secs > 0).then(|| {
+        let cancel = cancel.clone();
+        let timed_out = timed_out.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(timeout_secs)).await;
+            timed_out.store(true, std::sync::atomic::Ordering::SeqCst);
+            cancel.cancel();
+        })
+    });
+    let res = state.engine.execute(&mut session, &sql_text, &cancel).await;
+    if let Some(timer) = timer {
+        timer.abort();
+    }
+    let outcome = match res {
+        Ok(mut results) => {
+            let last = results.pop().expect("at least one result");
+            let mut data = result_data(&last, &session, &query.id);
+            data["floeServerMicros"] = json!(started.elapsed().as_micros() as u64);
+            Outcome::Success(Arc::new(data))
+        }
+        Err(e) if e.kind == model::ErrorKind::Cancelled && timed_out.load(std::sync::atomic::Ordering::SeqCst) => {
+            Outcome::Failure(SfError::statement_timeout(timeout_secs))
+        }
+        Err(e) => {
+            if e.kind == model::ErrorKind::Internal {
+                tracing::error!(query_id = %query.id, error = %e, "statement failed with an internal error");
+            }
+            Outcome::Failure(e)
+        }
+    };
+    let _ = tx.send(Some(outcome));
+}
+
+fn respond(outcome: Outcome, query_id: &str) -> Response {
+    match outcome {
+        Outcome::Success(data) => {
+            let micros = data.get("floeServerMicros").and_then(Value::as_u64).unwrap_or(0);
+            let mut response = json_response(StatusCode::OK, ok_body((*data).clone()));
+            if let Ok(v) = HeaderValue::from_str(&micros.to_string()) {
+                response.headers_mut().insert("x-floe-server-time-us", v);
+            }
+            response
+        }
+        Outcome::Failure(e) => {
+            let status = if e.kind == model::ErrorKind::Internal { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::OK };
+            json_response(status, error_body(&e, Some(query_id)))
+        }
+    }
+}
+
+fn in_progress(code: &str, query_id: &str) -> Response {
+    json_response(
+        StatusCode::OK,
+        json!({
+            "success": true,
+            "code": code,
+            "message": "Statement is still running.",
+            "data": {"queryId": query_id, "getResultUrl": format!("/queries/{query_id}/result"), "queryAbortsAfterSecs": 300, "progressDesc": null},
+        }),
+    )
+}
+
+async fn query_request(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>, headers: HeaderMap, body: Bytes) -> Response {
+    let entry = match session_of(&state, &headers) {
+        Ok(e) => e,
+        Err(r) => return r,
+    };
+    let body = match decode_body(&headers, &body) {
+        Ok(b) => b,
+        Err(e) => return json_response(StatusCode::OK, error_body(&e, None)),
+    };
+    let sql_text = body["sqlText"].as_str().unwrap_or("").to_string();
+    let async_exec = body["asyncExec"].as_bool().unwrap_or(false);
+    let (query, tx) = state.queries.register(params.get("requestId").cloned(), entry.id);
+    tokio::spawn(run_statement(state.clone(), entry, query.clone(), sql_text, tx));
+    if async_exec {
+        return in_progress("333334", &query.id);
+    }
+    match query.wait(state.config.result_hold).await {
+        Some(outcome) => respond(outcome, &query.id),
+        None => in_progress("333333", &query.id),
+    }
+}
+
+async fn query_result(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    if let Err(r) = session_of(&state, &headers) {
+        return r;
+    }
+    let Some(query) = state.queries.get(&id) else {
+        return json_response(StatusCode::OK, error_body(&SfError::new("000709", "02000", model::ErrorKind::NotFound, format!("Statement {id} not found")), Some(&id)));
+    };
+    match query.wait(state.config.result_hold).await {
+        Some(outcome) => respond(outcome, &id),
+        None => in_progress("333333", &id),
+    }
+}
+
+async fn query_status(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    if let Err(r) = session_of(&state, &headers) {
+        return r;
+    }
+    let queries = match state.queries.get(&id) {
+        None => vec![],
+        Some(q) => {
+            let (status, code, message) = match q.outcome.borrow().clone() {
+                None => ("RUNNING", Value::Null, Value::Null),
+                Some(Outcome::Success(_)) => ("SUCCESS", Value::Null, Value::Null),
+                Some(Outcome::Failure(e)) if e.kind == model::ErrorKind::Cancelled => ("ABORTED", json!(e.code), json!(e.message)),
+                Some(Outcome::Failure(e)) => ("FAILED_WITH_ERROR", json!(e.code), json!(e.message)),
+            };
+            vec![json!({"id": id, "status": status, "errorCode": code, "errorMessage": message, "sessionId": q.session_id})]
+        }
+    };
+    json_response(StatusCode::OK, ok_body(json!({"queries": queries})))
+}
+
+async fn abort_request(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(r) = session_of(&state, &headers) {
+        return r;
+    }
+    let body = decode_body(&headers, &body).unwrap_or(Value::Null);
+    if let Some(q) = body["requestId"].as_str().and_then(|r| state.queries.by_request(r)) {
+        q.cancel.cancel();
+    }
+    json_response(StatusCode::OK, json!({"success": true, "data": null, "code": null, "message": null}))
+}
+
+async fn abort_query(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    if let Err(r) = session_of(&state, &headers) {
+        return r;
+    }
+    if let Some(q) = state.queries.get(&id) {
+        q.cancel.cancel();
+    }
+    json_response(StatusCode::OK, json!({"success": true, "data": null, "code": null, "message": null}))
+}
+
+async fn session_delete(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>, headers: HeaderMap) -> Response {
+    if params.get("delete").map(|v| v == "true") != Some(true) {
+        return json_response(StatusCode::OK, json!({"success": true, "data": null, "code": null, "message": null}));
+    }
+    let Some(token) = token(&headers) else { return unauthenticated() };
+    if let Some(entry) = state.sessions.remove(&token) {
+        let mut session = entry.session.lock().await;
+        state.engine.close_session(&mut session);
+    }
+    json_response(StatusCode::OK, json!({"success": true, "data": null, "code": null, "message": null}))
+}
+
+async fn heartbeat(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match session_of(&state, &headers) {
+        Ok(_) => json_response(StatusCode::OK, json!({"success": true, "data": null, "code": null, "message": null})),
+        Err(r) => r,
+    }
+}

@@ -1,0 +1,394 @@
+//! Session statements (USE, ALTER SESSION, transactions) and DDL on databases, schemas, tables, views.
+
+use chrono::Utc;
+use datafusion::sql::sqlparser::ast::{self, AlterTableOperation, ColumnOption, ObjectType, SchemaName, Statement};
+use model::{ErrorKind, SfError, display_ident};
+use store::{Column, ObjectInfo, Op, TableDef, TableKind};
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::Engine;
+use crate::parse::{Stmt, UseKind};
+use crate::result::{QueryResult, statement_type};
+use crate::session::{PARAMS, Session};
+use crate::types::SfType;
+
+fn ok() -> QueryResult {
+    QueryResult::message(statement_type::DDL, "Statement executed successfully.")
+}
+
+fn info(session: &Session, comment: Option<String>) -> ObjectInfo {
+    ObjectInfo { created_on: Utc::now().timestamp_millis(), owner: session.role.clone(), comment, options: Default::default() }
+}
+
+fn parts(name: &ast::ObjectName) -> Vec<String> {
+    name.0.iter().map(|p| p.as_ident().map(|i| i.value.clone()).unwrap_or_default()).collect()
+}
+
+async fn commit(engine: &Engine, ops: Vec<Op>) -> Result<(), SfError> {
+    let store = engine.store().clone();
+    tokio::task::spawn_blocking(move || store.commit(ops))
+        .await
+        .map_err(|e| SfError::internal(e.to_string()))?
+        .map(|_| ())
+        .map_err(crate::errors::from_store)
+}
+
+/// DDL implicitly commits an open transaction first, as in Snowflake.
+async fn implicit_commit(engine: &Engine, session: &mut Session) -> Result<(), SfError> {
+    if let Some(txn) = session.txn.take() {
+        engine.commit_txn(txn).await?;
+    }
+    Ok(())
+}
+
+/// Runs statements parsed by floe's own grammar.
+pub async fn execute_floe(engine: &Engine, session: &mut Session, stmt: Stmt) -> Result<QueryResult, SfError> {
+    match stmt {
+        Stmt::Use { kind, name } => {
+            let catalog = engine.store().snapshot();
+            match (kind, name.as_slice()) {
+                (UseKind::Database | UseKind::Bare, [db]) => {
+                    let database = catalog.databases.get(db).ok_or_else(|| SfError::kind_not_found("Database", &display_ident(db)))?;
+                    session.database = Some(db.clone());
+                    session.schema = database.schemas.contains_key("PUBLIC").then(|| "PUBLIC".to_string());
+                }
+                (UseKind::Schema | UseKind::Bare, [db, schema]) => {
+                    catalog.schema(db, schema).ok_or_else(|| SfError::kind_not_found("Schema", &format!("{}.{}", display_ident(db), display_ident(schema))))?;
+                    session.database = Some(db.clone());
+                    session.schema = Some(schema.clone());
+                }
+                (UseKind::Schema, [schema]) => {
+                    let db = session.database.clone().ok_or_else(|| SfError::no_current("database", "USE SCHEMA"))?;
+                    catalog.schema(&db, schema).ok_or_else(|| SfError::kind_not_found("Schema", &display_ident(schema)))?;
+                    session.schema = Some(schema.clone());
+                }
+                (UseKind::Role, [role]) => session.role = role.clone(),
+                (UseKind::Warehouse, [wh]) => session.warehouse = Some(wh.clone()),
+                _ => return Err(SfError::compilation(format!("invalid name '{}'", name.join(".")))),
+            }
+            Ok(QueryResult::message(statement_type::USE, "Statement executed successfully."))
+        }
+        Stmt::AlterSessionSet(pairs) => {
+            for (key, value) in pairs {
+                if !PARAMS.iter().any(|p| p.name == key) && !key.starts_with("CLIENT_") && !key.starts_with("PYTHON_") && !key.starts_with("JDBC_") {
+                    return Err(SfError::new("001006", "22023", ErrorKind::InvalidArgument, format!("invalid parameter '{key}'")));
+                }
+                session.params.insert(key, value);
+            }
+            Ok(QueryResult::message(statement_type::SCL, "Statement executed successfully."))
+        }
+        Stmt::AlterSessionUnset(keys) => {
+            for key in keys {
+                session.params.remove(&key);
+            }
+            Ok(QueryResult::message(statement_type::SCL, "Statement executed successfully."))
+        }
+        Stmt::ShowParameters { like, level } => Ok(crate::show::parameters(session, like.as_deref(), level.as_deref())),
+        Stmt::Show { what, like, scope } => crate::show::show(engine, session, &what, like.as_deref(), scope),
+        Stmt::Describe { name } => crate::show::describe_table(engine, session, &name),
+        Stmt::Begin => {
+            if session.txn.is_none() {
+                session.txn = Some(engine.new_txn());
+            }
+            Ok(QueryResult::message(statement_type::TCL, "Statement executed successfully."))
+        }
+        Stmt::Commit => {
+            if let Some(txn) = session.txn.take() {
+                engine.commit_txn(txn).await?;
+            }
+            Ok(QueryResult::message(statement_type::TCL, "Statement executed successfully."))
+        }
+        Stmt::Rollback => {
+            if let Some(txn) = session.txn.take() {
+                engine.rollback_txn(txn);
+            }
+            Ok(QueryResult::message(statement_type::TCL, "Statement executed successfully."))
+        }
+        Stmt::Sql(_) => Err(SfError::internal("routed a SQL statement to floe's grammar")),
+    }
+}
+
+fn resolve_schema(session: &Session, parts: &[String], verb: &str) -> Result<(String, String, String), SfError> {
+    match parts {
+        [name] => Ok((
+            session.database.clone().ok_or_else(|| SfError::no_current("database", verb))?,
+            session.schema.clone().ok_or_else(|| SfError::no_current("schema", verb))?,
+            name.clone(),
+        )),
+        [schema, name] => Ok((session.database.clone().ok_or_else(|| SfError::no_current("database", verb))?, schema.clone(), name.clone())),
+        [db, schema, name] => Ok((db.clone(), schema.clone(), name.clone())),
+        _ => Err(SfError::compilation("invalid object name")),
+    }
+}
+
+fn column_from_def(id: u32, def: &ast::ColumnDef) -> Result<Column, SfError> {
+    let sf_type = SfType::parse(&def.data_type.to_string())?;
+    let mut column = Column { id, name: def.name.value.clone(), sf_type: sf_type.to_sql(), nullable: true, default: None, comment: None };
+    for option in &def.options {
+        match &option.option {
+            ColumnOption::NotNull => column.nullable = false,
+            ColumnOption::Null => column.nullable = true,
+            ColumnOption::Default(expr) => column.default = Some(expr.to_string()),
+            ColumnOption::Comment(text) => column.comment = Some(text.clone()),
+            _ => {}
+        }
+    }
+    Ok(column)
+}
+
+/// Runs DDL statements sqlparser parsed.
+pub async fn execute_sql_ddl(engine: &Engine, session: &mut Session, statement: Statement, _text: &str, cancel: &CancellationToken) -> Result<QueryResult, SfError> {
+    implicit_commit(engine, session).await?;
+    let catalog = engine.store().snapshot();
+    match statement {
+        Statement::CreateDatabase { db_name, if_not_exists, or_replace, .. } => {
+            let name = parts(&db_name).join(".");
+            if catalog.databases.contains_key(&name) && !or_replace {
+                if if_not_exists {
+                    return Ok(QueryResult::message(statement_type::DDL, format!("{} already exists, statement succeeded.", display_ident(&name))));
+                }
+                return Err(SfError::already_exists(&display_ident(&name)));
+            }
+            commit(engine, vec![
+                Op::CreateDatabase { name: name.clone(), info: info(session, None), replace: or_replace },
+                Op::CreateSchema { db: name.clone(), name: "PUBLIC".into(), info: info(session, None), replace: false },
+            ])
+            .await?;
+            session.database = Some(name.clone());
+            session.schema = Some("PUBLIC".into());
+            Ok(QueryResult::message(statement_type::DDL, format!("Database {} successfully created.", display_ident(&name))))
+        }
+        Statement::CreateSchema { schema_name, if_not_exists, .. } => {
+            let SchemaName::Simple(name) = schema_name else { return Err(SfError::unsupported("schema authorization")) };
+            let p = parts(&name);
+            let (db, schema) = match p.as_slice() {
+                [s] => (session.database.clone().ok_or_else(|| SfError::no_current("database", "CREATE SCHEMA"))?, s.clone()),
+                [d, s] => (d.clone(), s.clone()),
+                _ => return Err(SfError::compilation("invalid schema name")),
+            };
+            if !catalog.databases.contains_key(&db) {
+                return Err(SfError::kind_not_found("Database", &display_ident(&db)));
+            }
+            if catalog.schema(&db, &schema).is_some() {
+                if if_not_exists {
+                    return Ok(QueryResult::message(statement_type::DDL, format!("{} already exists, statement succeeded.", display_ident(&schema))));
+                }
+                return Err(SfError::already_exists(&display_ident(&schema)));
+            }
+            commit(engine, vec![Op::CreateSchema { db: db.clone(), name: schema.clone(), info: info(session, None), replace: false }]).await?;
+            session.database = Some(db);
+            session.schema = Some(schema.clone());
+            Ok(QueryResult::message(statement_type::DDL, format!("Schema {} successfully created.", display_ident(&schema))))
+        }
+        Statement::CreateTable(create) => create_table(engine, session, create, cancel).await,
+        Statement::CreateView(view) => {
+            let (db, schema, name) = resolve_schema(session, &parts(&view.name), "CREATE VIEW")?;
+            let schema_entry = catalog.schema(&db, &schema).ok_or_else(|| SfError::kind_not_found("Schema", &display_ident(&schema)))?;
+            if schema_entry.tables.contains_key(&name) && !view.or_replace {
+                if view.if_not_exists {
+                    return Ok(QueryResult::message(statement_type::DDL, format!("{} already exists, statement succeeded.", display_ident(&name))));
+                }
+                return Err(SfError::already_exists(&display_ident(&name)));
+            }
+            // Plan the query once to validate it and learn its columns.
+            let mut query_statement = Statement::Query(view.query.clone());
+            let v = engine.read_view(session, Vec::new());
+            engine.prepare_statement(session, &mut query_statement, &v, "CREATE VIEW")?;
+            let stream = engine.query_stream(session, Statement::Query(view.query.clone()), v).await?;
+            let schema_ref = stream.schema();
+            let columns: Vec<Column> = schema_ref
+                .fields()
+                .iter()
+                .enumerate()
+                .map(|(i, f)| Column { id: i as u32 + 1, name: f.name().clone(), sf_type: SfType::of_field(f).to_sql(), nullable: true, default: None, comment: None })
+                .collect();
+            let def = TableDef { kind: TableKind::View { query: query_statement.to_string() }, next_column_id: columns.len() as u32 + 1, columns };
+            let id = engine.store().reserve_id();
+            commit(engine, vec![Op::CreateTable { db, schema, id, name: name.clone(), info: info(session, view.comment.clone()), def, replace: view.or_replace }]).await?;
+            Ok(QueryResult::message(statement_type::DDL, format!("View {} successfully created.", display_ident(&name))))
+        }
+        Statement::Drop { object_type, if_exists, names, .. } => {
+            let mut last = String::new();
+            for name in &names {
+                let p = parts(name);
+                let shown = p.iter().map(|s| display_ident(s)).collect::<Vec<_>>().join(".");
+                last = p.last().cloned().unwrap_or_default();
+                let op = match object_type {
+                    ObjectType::Database => {
+                        let db = p.join(".");
+                        if !catalog.databases.contains_key(&db) {
+                            if if_exists { continue } else { return Err(SfError::kind_not_found("Database", &shown)) }
+                        }
+                        if session.database.as_deref() == Some(db.as_str()) {
+                            session.database = None;
+                            session.schema = None;
+                        }
+                        Op::DropDatabase { name: db }
+                    }
+                    ObjectType::Schema => {
+                        let (db, schema) = match p.as_slice() {
+                            [s] => (session.database.clone().ok_or_else(|| SfError::no_current("database", "DROP SCHEMA"))?, s.clone()),
+                            [d, s] => (d.clone(), s.clone()),
+                            _ => return Err(SfError::compilation("invalid schema name")),
+                        };
+                        if catalog.schema(&db, &schema).is_none() {
+                            if if_exists { continue } else { return Err(SfError::kind_not_found("Schema", &shown)) }
+                        }
+                        if session.database.as_deref() == Some(db.as_str()) && session.schema.as_deref() == Some(schema.as_str()) {
+                            session.schema = None;
+                        }
+                        Op::DropSchema { db, name: schema }
+                    }
+                    ObjectType::Table | ObjectType::View => {
+                        let (db, schema, table) = resolve_schema(session, &p, "DROP")?;
+                        let Some(entry) = catalog.table(&db, &schema, &table) else {
+                            if if_exists { continue } else { return Err(SfError::object_not_found(&shown)) }
+                        };
+                        let is_view = matches!(entry.def.kind, TableKind::View { .. });
+                        if is_view != (object_type == ObjectType::View) {
+                            return Err(SfError::object_not_found(&shown));
+                        }
+                        let txn_id = engine.new_txn().id;
+                        engine.lock_table(session, txn_id, entry.id, &entry.name, cancel).await?;
+                        let res = commit(engine, vec![Op::DropTable { id: entry.id }]).await;
+                        engine.inner.locks.release_all(txn_id);
+                        res?;
+                        continue;
+                    }
+                    other => return Err(SfError::unsupported(format!("DROP {other}"))),
+                };
+                commit(engine, vec![op]).await?;
+            }
+            Ok(QueryResult::message(statement_type::DDL, format!("{} successfully dropped.", display_ident(&last))))
+        }
+        Statement::AlterTable(alter) => alter_table(engine, session, alter).await,
+        other => Err(SfError::unsupported(format!("{}", other.to_string().split_whitespace().take(3).collect::<Vec<_>>().join(" ")))),
+    }
+}
+
+async fn create_table(engine: &Engine, session: &mut Session, create: ast::CreateTable, cancel: &CancellationToken) -> Result<QueryResult, SfError> {
+    let catalog = engine.store().snapshot();
+    let (db, schema, name) = resolve_schema(session, &parts(&create.name), "CREATE TABLE")?;
+    let schema_entry = catalog.schema(&db, &schema).ok_or_else(|| SfError::kind_not_found("Schema", &format!("{}.{}", display_ident(&db), display_ident(&schema))))?;
+    if let Some(existing) = schema_entry.tables.get(&name) {
+        if create.if_not_exists {
+            return Ok(QueryResult::message(statement_type::DDL, format!("{} already exists, statement succeeded.", display_ident(&name))));
+        }
+        if !create.or_replace {
+            return Err(SfError::already_exists(&display_ident(&name)));
+        }
+        let _ = existing;
+    }
+    let comment = match &create.comment {
+        Some(ast::CommentDef::WithEq(c)) | Some(ast::CommentDef::WithoutEq(c)) => Some(c.clone()),
+        _ => None,
+    };
+    let mut columns = Vec::new();
+    for (i, def) in create.columns.iter().enumerate() {
+        if columns.iter().any(|c: &Column| c.name == def.name.value) {
+            return Err(SfError::new("002025", "42S21", ErrorKind::AlreadyExists, format!("SQL compilation error: duplicate column name '{}'", def.name.value)));
+        }
+        columns.push(column_from_def(i as u32 + 1, def)?);
+    }
+    let mut source_stream = None;
+    if let Some(query) = &create.query {
+        let view = engine.read_view(session, Vec::new());
+        let stream = engine.query_stream(session, Statement::Query(query.clone()), view).await?;
+        if columns.is_empty() {
+            for (i, field) in stream.schema().fields().iter().enumerate() {
+                columns.push(Column { id: i as u32 + 1, name: field.name().clone(), sf_type: SfType::of_field(field).to_sql(), nullable: true, default: None, comment: None });
+            }
+        }
+        source_stream = Some(stream);
+    }
+    if columns.is_empty() {
+        return Err(SfError::compilation("Table must have at least one column."));
+    }
+    let kind = if create.transient { TableKind::Transient } else { TableKind::Table };
+    if create.temporary {
+        // floe keeps temporary tables as ordinary tables owned by the session's role; see ARCHITECTURE.md.
+    }
+    let def = TableDef { kind, next_column_id: columns.len() as u32 + 1, columns };
+    let id = engine.store().reserve_id();
+    let mut ops = vec![Op::CreateTable { db: db.clone(), schema: schema.clone(), id, name: name.clone(), info: info(session, comment), def: def.clone(), replace: create.or_replace }];
+    if let Some(mut stream) = source_stream {
+        // CTAS: write the rows, then create and fill the table in one commit.
+        let table = store::Table { id, name: name.clone(), info: info(session, None), def: def.clone(), data: Default::default() };
+        let mut txn = engine.new_txn();
+        let res = crate::dml::write_stream(engine, &table, &mut txn, &mut stream, cancel).await;
+        if let Err(e) = res {
+            txn.discard_new_segments(None, engine.store());
+            return Err(e);
+        }
+        ops.extend(txn.into_ops());
+    }
+    commit(engine, ops).await?;
+    Ok(QueryResult::message(statement_type::DDL, format!("Table {} successfully created.", display_ident(&name))))
+}
+
+async fn alter_table(engine: &Engine, session: &mut Session, alter: ast::AlterTable) -> Result<QueryResult, SfError> {
+    let catalog = engine.store().snapshot();
+    let p = parts(&alter.name);
+    let (db, schema, name) = resolve_schema(session, &p, "ALTER TABLE")?;
+    let Some(table) = catalog.table(&db, &schema, &name).cloned() else {
+        if alter.if_exists {
+            return Ok(ok());
+        }
+        return Err(SfError::object_not_found(&p.iter().map(|s| display_ident(s)).collect::<Vec<_>>().join(".")));
+    };
+    let mut def = table.def.clone();
+    let mut new_name = None;
+    for op in &alter.operations {
+        match op {
+            AlterTableOperation::AddColumn { column_def, if_not_exists, .. } => {
+                if def.columns.iter().any(|c| c.name == column_def.name.value) {
+                    if *if_not_exists {
+                        continue;
+                    }
+                    return Err(SfError::new("002025", "42S21", ErrorKind::AlreadyExists, format!("SQL compilation error: column '{}' already exists", column_def.name.value)));
+                }
+                let column = column_from_def(def.next_column_id, column_def)?;
+                if !column.nullable && column.default.is_none() && table.data.live_rows() > 0 {
+                    return Err(SfError::compilation(format!("Non-nullable column '{}' cannot be added to non-empty table '{}' unless it has a non-null default value.", column.name, table.name)));
+                }
+                def.next_column_id += 1;
+                def.columns.push(column);
+            }
+            AlterTableOperation::DropColumn { column_names, if_exists, .. } => {
+                for col in column_names {
+                    match def.columns.iter().position(|c| c.name == col.value) {
+                        Some(pos) => {
+                            def.columns.remove(pos);
+                        }
+                        None if *if_exists => {}
+                        None => return Err(SfError::invalid_identifier(&col.value)),
+                    }
+                }
+                if def.columns.is_empty() {
+                    return Err(SfError::compilation("Cannot drop the last column of a table."));
+                }
+            }
+            AlterTableOperation::RenameColumn { old_column_name, new_column_name } => {
+                if def.columns.iter().any(|c| c.name == new_column_name.value) {
+                    return Err(SfError::new("002025", "42S21", ErrorKind::AlreadyExists, format!("SQL compilation error: column '{}' already exists", new_column_name.value)));
+                }
+                let column = def.columns.iter_mut().find(|c| c.name == old_column_name.value).ok_or_else(|| SfError::invalid_identifier(&old_column_name.value))?;
+                column.name = new_column_name.value.clone();
+            }
+            AlterTableOperation::RenameTable { table_name } => {
+                let (ast::RenameTableNameKind::As(target) | ast::RenameTableNameKind::To(target)) = table_name;
+                let (ndb, nschema, ntable) = resolve_schema(session, &parts(target), "ALTER TABLE")?;
+                if catalog.schema(&ndb, &nschema).is_none() {
+                    return Err(SfError::kind_not_found("Schema", &display_ident(&nschema)));
+                }
+                if catalog.table(&ndb, &nschema, &ntable).is_some() {
+                    return Err(SfError::already_exists(&display_ident(&ntable)));
+                }
+                new_name = Some((ndb, nschema, ntable));
+            }
+            other => return Err(SfError::unsupported(format!("ALTER TABLE {other}"))),
+        }
+    }
+    commit(engine, vec![Op::AlterTable { id: table.id, def, new_name }]).await?;
+    Ok(ok())
+}

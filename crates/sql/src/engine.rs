@@ -1,0 +1,267 @@
+//! The statement pipeline every front door shares: parse → plan → execute, against a session.
+//!
+//! The engine owns the store handle, DataFusion's base state (with floe's functions) and the table
+//! locks. Front doors own sessions' wire identity (tokens) and result encoding.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::context::SessionState;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::physical_plan::SendableRecordBatchStream;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::sql::sqlparser::ast::{self, Statement};
+use futures::StreamExt;
+use model::SfError;
+use store::Store;
+use tokio_util::sync::CancellationToken;
+
+use crate::errors::from_datafusion;
+use crate::parse::{self, Stmt};
+use crate::provider::{Catalogs, View};
+use crate::result::{QueryResult, statement_type};
+use crate::rewrite::{self, Context};
+use crate::session::Session;
+use crate::txn::Txn;
+
+/// Settings of the engine.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// The account name (CURRENT_ACCOUNT()).
+    pub account: String,
+    /// Memory limit of one statement's DataFusion execution, bytes.
+    pub statement_memory_bytes: usize,
+    /// DataFusion target partitions.
+    pub partitions: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig { account: "floe".into(), statement_memory_bytes: 4 << 30, partitions: 2 }
+    }
+}
+
+/// The shared SQL engine. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) store: Store,
+    pub(crate) config: EngineConfig,
+    base_state: SessionState,
+    pub(crate) locks: crate::locks::LockManager,
+    next_txn: AtomicU64,
+}
+
+impl Engine {
+    /// Builds the engine over an opened store.
+    pub fn new(store: Store, config: EngineConfig) -> Result<Engine, SfError> {
+        let mut session_config = SessionConfig::new()
+            .with_target_partitions(config.partitions)
+            .with_information_schema(false)
+            .with_create_default_catalog_and_schema(false)
+            .with_default_catalog_and_schema("__FLOE_NONE__", "__FLOE_NONE__");
+        session_config.options_mut().sql_parser.enable_ident_normalization = false;
+        session_config.options_mut().sql_parser.dialect = datafusion::config::Dialect::Snowflake;
+        session_config.options_mut().execution.time_zone = Some("+00:00".into());
+        let ctx = SessionContext::new_with_config(session_config);
+        functions::register_all(&ctx).map_err(from_datafusion)?;
+        let base_state = ctx.state();
+        Ok(Engine {
+            inner: Arc::new(Inner { store, config, base_state, locks: Default::default(), next_txn: AtomicU64::new(1) }),
+        })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The engine settings.
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.config
+    }
+
+    pub(crate) fn new_txn(&self) -> Txn {
+        Txn::new(self.inner.next_txn.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Runs every statement of `sql` in order; returns the last statement's result (or the results of all
+    /// statements when `multi` is set).
+    pub async fn execute(&self, session: &mut Session, sql: &str, cancel: &CancellationToken) -> Result<Vec<QueryResult>, SfError> {
+        let statements = parse::split(sql)?;
+        if statements.is_empty() {
+            return Err(SfError::new("000900", "42000", model::ErrorKind::InvalidArgument, "Empty SQL statement."));
+        }
+        let mut results = Vec::with_capacity(statements.len());
+        for statement in &statements {
+            let stmt = parse::parse(statement)?;
+            let result = self.execute_stmt(session, stmt, &statement.text, cancel).await?;
+            results.push(result);
+        }
+        Ok(results)
+    }
+
+    /// Runs one parsed statement.
+    pub async fn execute_stmt(&self, session: &mut Session, stmt: Stmt, text: &str, cancel: &CancellationToken) -> Result<QueryResult, SfError> {
+        match stmt {
+            Stmt::Sql(statement) => self.execute_sql(session, *statement, text, cancel).await,
+            other => crate::ddl::execute_floe(self, session, other).await,
+        }
+    }
+
+    async fn execute_sql(&self, session: &mut Session, statement: Statement, text: &str, cancel: &CancellationToken) -> Result<QueryResult, SfError> {
+        match statement {
+            Statement::Query(_) => {
+                let view = self.read_view(session, Vec::new());
+                let stream = self.query_stream(session, statement, view).await?;
+                let (schema, batches) = collect(stream, cancel).await?;
+                Ok(QueryResult { schema, batches, statement_type: statement_type::SELECT })
+            }
+            Statement::Insert(_) | Statement::Update(..) | Statement::Delete(_) | Statement::Merge(..) | Statement::Truncate(..) => {
+                crate::dml::execute(self, session, statement, cancel).await
+            }
+            other => crate::ddl::execute_sql_ddl(self, session, other, text, cancel).await,
+        }
+    }
+
+    /// The view a statement reads: latest committed data plus the session transaction's changes.
+    pub(crate) fn read_view(&self, session: &Session, rowid_tables: Vec<u64>) -> Arc<View> {
+        self.view_with(session.txn.as_ref(), rowid_tables)
+    }
+
+    pub(crate) fn view_with(&self, txn: Option<&Txn>, rowid_tables: Vec<u64>) -> Arc<View> {
+        let pending = txn.map(|t| t.tables.clone()).unwrap_or_default();
+        Arc::new(View { catalog: self.inner.store.snapshot(), pending: Arc::new(pending), store: self.inner.store.clone(), rowid_tables })
+    }
+
+    pub(crate) fn context<'a>(&'a self, session: &'a Session) -> Context<'a> {
+        Context {
+            database: session.database.as_deref(),
+            schema: session.schema.as_deref(),
+            user: &session.user,
+            role: &session.role,
+            warehouse: session.warehouse.as_deref(),
+            account: &self.inner.config.account,
+            session_id: session.id,
+        }
+    }
+
+    /// A DataFusion state whose catalogs are `view`, with this statement's memory limit.
+    pub(crate) fn df_state(&self, view: Arc<View>) -> Result<SessionState, SfError> {
+        let runtime = RuntimeEnvBuilder::new()
+            .with_memory_limit(self.inner.config.statement_memory_bytes, 1.0)
+            .build_arc()
+            .map_err(from_datafusion)?;
+        Ok(SessionStateBuilder::new_from_existing(self.inner.base_state.clone())
+            .with_catalog_list(Arc::new(Catalogs(view)))
+            .with_runtime_env(runtime)
+            .build())
+    }
+
+    /// Plans a query statement (already parsed) and returns its result stream.
+    pub(crate) async fn query_stream(&self, session: &Session, mut statement: Statement, view: Arc<View>) -> Result<SendableRecordBatchStream, SfError> {
+        self.prepare_statement(session, &mut statement, &view, "SELECT")?;
+        let state = self.df_state(view)?;
+        let plan = state
+            .statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(statement)))
+            .await
+            .map_err(from_datafusion)?;
+        let df = datafusion::dataframe::DataFrame::new(state, plan);
+        df.execute_stream().await.map_err(from_datafusion)
+    }
+
+    /// Applies floe's rewrites and table resolution to a statement.
+    pub(crate) fn prepare_statement(&self, session: &Session, statement: &mut Statement, view: &View, verb: &str) -> Result<(), SfError> {
+        if let Statement::Query(query) = statement {
+            rewrite::name_projection(query);
+        }
+        rewrite::rewrite_expressions(statement, &self.context(session))?;
+        let mut failure = None;
+        let _ = ast::visit_statements_mut(statement, |s| {
+            if let Statement::Query(q) = s {
+                if let Err(e) = rewrite::rewrite_table_factors(q) {
+                    failure = Some(e);
+                }
+            }
+            std::ops::ControlFlow::<()>::Continue(())
+        });
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        rewrite::resolve_tables(statement, &view.catalog, session.database.as_deref(), session.schema.as_deref(), verb)
+    }
+
+    /// Runs a SQL query text that floe generated, returning its stream.
+    pub(crate) async fn query_text(&self, session: &Session, sql: &str, view: Arc<View>) -> Result<SendableRecordBatchStream, SfError> {
+        match parse::parse_one(sql)? {
+            Stmt::Sql(statement) => self.query_stream(session, *statement, view).await,
+            _ => Err(SfError::internal(format!("generated SQL is not a query: {sql}"))),
+        }
+    }
+
+    /// Commits a transaction's changes (one fsynced store commit) and releases its locks.
+    pub(crate) async fn commit_txn(&self, txn: Txn) -> Result<(), SfError> {
+        let id = txn.id;
+        let ops = txn.into_ops();
+        let res = if ops.is_empty() {
+            Ok(())
+        } else {
+            let store = self.inner.store.clone();
+            tokio::task::spawn_blocking(move || store.commit(ops)).await.map_err(|e| SfError::internal(e.to_string()))?.map(|_| ()).map_err(crate::errors::from_store)
+        };
+        self.inner.locks.release_all(id);
+        res
+    }
+
+    /// Rolls back a transaction: drops its written segments and releases its locks.
+    pub(crate) fn rollback_txn(&self, txn: Txn) {
+        txn.discard_new_segments(None, &self.inner.store);
+        self.inner.locks.release_all(txn.id);
+    }
+
+    /// Locks a table for the session's transaction.
+    pub(crate) async fn lock_table(&self, session: &Session, txn_id: u64, table_id: u64, name: &str, cancel: &CancellationToken) -> Result<(), SfError> {
+        let timeout = Duration::from_secs(session.param_u64("LOCK_TIMEOUT").max(1));
+        self.inner.locks.acquire(table_id, name, txn_id, timeout, cancel).await
+    }
+
+    /// Ends a session: rolls back its open transaction.
+    pub fn close_session(&self, session: &mut Session) {
+        if let Some(txn) = session.txn.take() {
+            self.rollback_txn(txn);
+        }
+    }
+}
+
+/// Drains a stream, honouring cancellation.
+pub(crate) async fn collect(mut stream: SendableRecordBatchStream, cancel: &CancellationToken) -> Result<(SchemaRef, Vec<RecordBatch>), SfError> {
+    let schema = stream.schema();
+    let mut batches = Vec::new();
+    loop {
+        tokio::select! {
+            next = stream.next() => match next {
+                Some(batch) => batches.push(batch.map_err(from_datafusion)?),
+                None => break,
+            },
+            _ = cancel.cancelled() => return Err(SfError::cancelled()),
+        }
+    }
+    Ok((schema, batches))
+}
+
+/// An empty schema.
+pub(crate) fn empty_schema() -> SchemaRef {
+    Arc::new(Schema::empty())
+}
+
+/// Unused-import guard for HashMap in some builds.
+#[allow(dead_code)]
+type _Unused = HashMap<(), ()>;

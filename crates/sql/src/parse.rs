@@ -1,0 +1,447 @@
+//! Statement parsing: sqlparser's tokenizer (Snowflake dialect), Snowflake identifier case rules, and
+//! floe's own grammar for the statements sqlparser does not cover; everything else goes to sqlparser.
+//!
+//! Case rule: every unquoted word is upper-cased at token level, so `foo` and `"FOO"` name the same
+//! object, quoted names keep their case, and DataFusion runs with identifier normalisation off.
+//! Keywords are case-insensitive and function names are lower-cased by DataFusion, so neither cares.
+
+use datafusion::sql::sqlparser::ast;
+use datafusion::sql::sqlparser::dialect::SnowflakeDialect;
+use datafusion::sql::sqlparser::parser::{Parser, ParserError};
+use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, Word};
+use model::SfError;
+
+/// A parsed statement.
+#[derive(Debug, Clone)]
+pub enum Stmt {
+    /// Anything sqlparser understands, planned by DataFusion or floe's DDL/DML code.
+    Sql(Box<ast::Statement>),
+    /// `USE [DATABASE|SCHEMA|ROLE|WAREHOUSE] name`.
+    Use { kind: UseKind, name: Vec<String> },
+    /// `ALTER SESSION SET k = v, …`.
+    AlterSessionSet(Vec<(String, ParamValue)>),
+    /// `ALTER SESSION UNSET k, …`.
+    AlterSessionUnset(Vec<String>),
+    /// `SHOW PARAMETERS [LIKE 'p'] [IN SESSION|ACCOUNT]`.
+    ShowParameters { like: Option<String>, level: Option<String> },
+    /// `SHOW [TERSE] DATABASES|SCHEMAS|TABLES|VIEWS|COLUMNS [LIKE 'p'] [IN [kind] name]`.
+    Show { what: String, like: Option<String>, scope: Option<(String, Vec<String>)> },
+    /// `DESCRIBE|DESC [TABLE|VIEW] name`.
+    Describe { name: Vec<String> },
+    /// `BEGIN [TRANSACTION|WORK]`, `START TRANSACTION`.
+    Begin,
+    /// `COMMIT [WORK]`.
+    Commit,
+    /// `ROLLBACK [WORK]`.
+    Rollback,
+}
+
+/// What `USE` switches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UseKind {
+    /// USE name or USE DATABASE name.
+    Database,
+    /// USE SCHEMA name.
+    Schema,
+    /// USE ROLE name.
+    Role,
+    /// USE WAREHOUSE name.
+    Warehouse,
+    /// USE db.schema (without a keyword).
+    Bare,
+}
+
+/// A literal parameter value in ALTER SESSION.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParamValue {
+    /// A quoted string.
+    Text(String),
+    /// A number.
+    Number(String),
+    /// TRUE/FALSE.
+    Bool(bool),
+}
+
+impl ParamValue {
+    /// The value as SHOW PARAMETERS prints it.
+    pub fn display(&self) -> String {
+        match self {
+            ParamValue::Text(s) | ParamValue::Number(s) => s.clone(),
+            ParamValue::Bool(b) => b.to_string(),
+        }
+    }
+}
+
+/// One statement's tokens (already case-normalised) and its source text.
+#[derive(Debug, Clone)]
+pub struct StatementText {
+    /// Tokens without the trailing semicolon.
+    pub tokens: Vec<TokenWithSpan>,
+    /// The statement's original text.
+    pub text: String,
+}
+
+/// Tokenises `sql`, upper-cases unquoted words and splits it on top-level semicolons.
+pub fn split(sql: &str) -> Result<Vec<StatementText>, SfError> {
+    let dialect = SnowflakeDialect {};
+    let tokens = Tokenizer::new(&dialect, sql).tokenize_with_location().map_err(|e| {
+        SfError::syntax(e.location.line, e.location.column.saturating_sub(1), &e.message)
+    })?;
+    let lines: Vec<&str> = sql.split('\n').collect();
+    let offset = |line: u64, column: u64| -> usize {
+        let mut pos = 0usize;
+        for l in lines.iter().take(line.saturating_sub(1) as usize) {
+            pos += l.len() + 1;
+        }
+        let line_text = lines.get(line.saturating_sub(1) as usize).copied().unwrap_or("");
+        let col_bytes: usize = line_text.chars().take(column.saturating_sub(1) as usize).map(char::len_utf8).sum();
+        (pos + col_bytes).min(sql.len())
+    };
+    let mut out = Vec::new();
+    let mut current: Vec<TokenWithSpan> = Vec::new();
+    let mut flush = |current: &mut Vec<TokenWithSpan>, out: &mut Vec<StatementText>| {
+        let meaningful = current.iter().any(|t| !matches!(t.token, Token::Whitespace(_)));
+        if meaningful {
+            let first = current.iter().find(|t| !matches!(t.token, Token::Whitespace(_))).unwrap();
+            let last = current.iter().rev().find(|t| !matches!(t.token, Token::Whitespace(_))).unwrap();
+            let start = offset(first.span.start.line, first.span.start.column);
+            let end = offset(last.span.end.line, last.span.end.column);
+            let text = sql.get(start..end.max(start)).unwrap_or("").to_string();
+            out.push(StatementText { tokens: std::mem::take(current), text });
+        } else {
+            current.clear();
+        }
+    };
+    for mut token in tokens {
+        if let Token::Word(Word { value, quote_style: None, .. }) = &mut token.token {
+            *value = value.to_uppercase();
+        }
+        if token.token == Token::SemiColon {
+            flush(&mut current, &mut out);
+        } else {
+            current.push(token);
+        }
+    }
+    flush(&mut current, &mut out);
+    Ok(out)
+}
+
+/// Parses one statement's tokens.
+pub fn parse(statement: &StatementText) -> Result<Stmt, SfError> {
+    let mut cursor = Cursor::new(&statement.tokens);
+    if let Some(stmt) = parse_floe(&mut cursor)? {
+        return Ok(stmt);
+    }
+    let dialect = SnowflakeDialect {};
+    let mut parser = Parser::new(&dialect).with_tokens_with_locations(statement.tokens.clone());
+    let mut parsed = parser.parse_statements().map_err(parser_error)?;
+    match parsed.len() {
+        1 => Ok(Stmt::Sql(Box::new(parsed.remove(0)))),
+        _ => Err(SfError::syntax(1, 0, &statement.text)),
+    }
+}
+
+/// Parses SQL text expected to hold exactly one statement (for SQL that floe generates itself).
+pub fn parse_one(sql: &str) -> Result<Stmt, SfError> {
+    let mut statements = split(sql)?;
+    if statements.len() != 1 {
+        return Err(SfError::compilation(format!("expected one statement in '{sql}'")));
+    }
+    parse(&statements.remove(0))
+}
+
+/// Maps sqlparser's "Expected: …, found: X at Line: l, Column: c" to Snowflake's syntax error.
+pub fn parser_error(err: ParserError) -> SfError {
+    let text = err.to_string();
+    let found = text.split("found: ").nth(1).map(|rest| rest.split(" at Line:").next().unwrap_or(rest).trim().to_string());
+    let line = text.split("Line: ").nth(1).and_then(|r| r.split(',').next()).and_then(|s| s.trim().parse::<u64>().ok());
+    let column = text.split("Column: ").nth(1).and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next()).and_then(|s| s.parse::<u64>().ok());
+    match (found, line, column) {
+        (Some(found), Some(line), Some(column)) => {
+            let found = if found == "EOF" { "<EOF>".to_string() } else { found };
+            SfError::syntax(line, column.saturating_sub(1), &found)
+        }
+        _ => SfError::new("001003", "42000", model::ErrorKind::InvalidArgument, format!("SQL compilation error: {}", text.replace("sql parser error: ", ""))),
+    }
+}
+
+/// A cursor over one statement's tokens, skipping whitespace; the base of floe's own grammar.
+pub struct Cursor<'a> {
+    tokens: Vec<&'a TokenWithSpan>,
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    /// A cursor at the first non-whitespace token.
+    pub fn new(tokens: &'a [TokenWithSpan]) -> Self {
+        Cursor { tokens: tokens.iter().filter(|t| !matches!(t.token, Token::Whitespace(_))).collect(), pos: 0 }
+    }
+
+    /// The current token.
+    pub fn peek(&self) -> Option<&'a Token> {
+        self.tokens.get(self.pos).map(|t| &t.token)
+    }
+
+    /// True at the end.
+    pub fn at_end(&self) -> bool {
+        self.pos >= self.tokens.len()
+    }
+
+    /// The unquoted word at the current position, if any.
+    pub fn peek_word(&self) -> Option<&'a str> {
+        match self.peek() {
+            Some(Token::Word(Word { value, quote_style: None, .. })) => Some(value.as_str()),
+            _ => None,
+        }
+    }
+
+    /// Consumes the given keyword sequence if it is next.
+    pub fn eat(&mut self, words: &[&str]) -> bool {
+        let matches = words.iter().enumerate().all(|(i, w)| {
+            matches!(self.tokens.get(self.pos + i).map(|t| &t.token), Some(Token::Word(Word { value, quote_style: None, .. })) if value == w)
+        });
+        if matches {
+            self.pos += words.len();
+        }
+        matches
+    }
+
+    /// Consumes one of the given keywords, returning it.
+    pub fn eat_one(&mut self, words: &[&'static str]) -> Option<&'static str> {
+        words.iter().copied().find(|w| self.eat(&[w]))
+    }
+
+    /// Consumes a token equal to `token`.
+    pub fn eat_token(&mut self, token: &Token) -> bool {
+        if self.peek() == Some(token) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// An error at the current token.
+    pub fn error(&self) -> SfError {
+        match self.tokens.get(self.pos) {
+            Some(t) => SfError::syntax(t.span.start.line, t.span.start.column.saturating_sub(1), &t.token.to_string()),
+            None => {
+                let (line, col) = self.tokens.last().map(|t| (t.span.end.line, t.span.end.column.saturating_sub(1))).unwrap_or((1, 0));
+                SfError::syntax(line, col, "<EOF>")
+            }
+        }
+    }
+
+    /// Expects the end of the statement.
+    pub fn expect_end(&self) -> Result<(), SfError> {
+        if self.at_end() { Ok(()) } else { Err(self.error()) }
+    }
+
+    /// One identifier part (unquoted words were already upper-cased).
+    pub fn ident(&mut self) -> Result<String, SfError> {
+        match self.peek() {
+            Some(Token::Word(w)) => {
+                self.pos += 1;
+                Ok(w.value.clone())
+            }
+            _ => Err(self.error()),
+        }
+    }
+
+    /// A dotted name of 1 to 3 parts.
+    pub fn object_name(&mut self) -> Result<Vec<String>, SfError> {
+        let mut parts = vec![self.ident()?];
+        while self.eat_token(&Token::Period) {
+            parts.push(self.ident()?);
+        }
+        if parts.len() > 3 {
+            return Err(self.error());
+        }
+        Ok(parts)
+    }
+
+    /// A single-quoted (or $$) string literal.
+    pub fn string(&mut self) -> Result<String, SfError> {
+        match self.peek() {
+            Some(Token::SingleQuotedString(s)) => {
+                self.pos += 1;
+                Ok(s.clone())
+            }
+            Some(Token::DollarQuotedString(s)) => {
+                self.pos += 1;
+                Ok(s.value.clone())
+            }
+            _ => Err(self.error()),
+        }
+    }
+
+    /// A parameter value: string, number, TRUE/FALSE or a bare word.
+    pub fn param_value(&mut self) -> Result<ParamValue, SfError> {
+        let negative = self.eat_token(&Token::Minus);
+        let value = match self.peek() {
+            Some(Token::SingleQuotedString(s)) => ParamValue::Text(s.clone()),
+            Some(Token::Number(n, _)) => ParamValue::Number(if negative { format!("-{n}") } else { n.clone() }),
+            Some(Token::Word(w)) if w.quote_style.is_none() && (w.value == "TRUE" || w.value == "FALSE") => {
+                ParamValue::Bool(w.value == "TRUE")
+            }
+            Some(Token::Word(w)) => ParamValue::Text(w.value.clone()),
+            _ => return Err(self.error()),
+        };
+        self.pos += 1;
+        Ok(value)
+    }
+}
+
+fn parse_floe(c: &mut Cursor<'_>) -> Result<Option<Stmt>, SfError> {
+    let Some(first) = c.peek_word() else { return Ok(None) };
+    let stmt = match first {
+        "USE" => {
+            c.eat(&["USE"]);
+            let kind = match c.eat_one(&["DATABASE", "SCHEMA", "ROLE", "WAREHOUSE"]) {
+                Some("DATABASE") => UseKind::Database,
+                Some("SCHEMA") => UseKind::Schema,
+                Some("ROLE") => UseKind::Role,
+                Some("WAREHOUSE") => UseKind::Warehouse,
+                _ => UseKind::Bare,
+            };
+            let name = c.object_name()?;
+            c.expect_end()?;
+            Stmt::Use { kind, name }
+        }
+        "ALTER" if c.eat(&["ALTER", "SESSION"]) => {
+            if c.eat(&["SET"]) {
+                let mut pairs = Vec::new();
+                loop {
+                    let key = c.ident()?.to_uppercase();
+                    if !c.eat_token(&Token::Eq) {
+                        return Err(c.error());
+                    }
+                    pairs.push((key, c.param_value()?));
+                    if !c.eat_token(&Token::Comma) && c.at_end() {
+                        break;
+                    }
+                    if c.at_end() {
+                        break;
+                    }
+                }
+                Stmt::AlterSessionSet(pairs)
+            } else if c.eat(&["UNSET"]) {
+                let mut keys = vec![c.ident()?.to_uppercase()];
+                while c.eat_token(&Token::Comma) {
+                    keys.push(c.ident()?.to_uppercase());
+                }
+                c.expect_end()?;
+                Stmt::AlterSessionUnset(keys)
+            } else {
+                return Err(c.error());
+            }
+        }
+        "SHOW" => {
+            c.eat(&["SHOW"]);
+            c.eat(&["TERSE"]);
+            if c.eat(&["PARAMETERS"]) {
+                let like = if c.eat(&["LIKE"]) { Some(c.string()?) } else { None };
+                let level = if c.eat(&["IN"]) { Some(c.ident()?.to_uppercase()) } else { None };
+                if level.is_some() && !c.at_end() {
+                    c.object_name()?;
+                }
+                c.expect_end()?;
+                Stmt::ShowParameters { like, level }
+            } else if let Some(what) = c.eat_one(&["DATABASES", "SCHEMAS", "TABLES", "VIEWS", "COLUMNS", "OBJECTS"]) {
+                let like = if c.eat(&["LIKE"]) { Some(c.string()?) } else { None };
+                let scope = if c.eat(&["IN"]) {
+                    if c.eat(&["ACCOUNT"]) {
+                        Some(("ACCOUNT".to_string(), Vec::new()))
+                    } else {
+                        let kind = c.eat_one(&["DATABASE", "SCHEMA", "TABLE", "VIEW"]).unwrap_or("").to_string();
+                        let name = if c.at_end() { Vec::new() } else { c.object_name()? };
+                        Some((kind, name))
+                    }
+                } else {
+                    None
+                };
+                c.eat(&["STARTS", "WITH"]).then(|| c.string()).transpose()?;
+                if c.eat(&["LIMIT"]) {
+                    c.param_value()?;
+                }
+                c.expect_end()?;
+                Stmt::Show { what: what.to_string(), like, scope }
+            } else {
+                return Ok(None);
+            }
+        }
+        "DESCRIBE" | "DESC" => {
+            c.eat_one(&["DESCRIBE", "DESC"]);
+            c.eat_one(&["TABLE", "VIEW"]);
+            let name = c.object_name()?;
+            c.eat(&["TYPE", "=", "COLUMNS"]);
+            Stmt::Describe { name }
+        }
+        "BEGIN" | "START" => {
+            if !(c.eat(&["BEGIN"]) || c.eat(&["START", "TRANSACTION"])) {
+                return Ok(None);
+            }
+            c.eat_one(&["TRANSACTION", "WORK"]);
+            if c.eat(&["NAME"]) {
+                c.ident()?;
+            }
+            c.expect_end()?;
+            Stmt::Begin
+        }
+        "COMMIT" => {
+            c.eat(&["COMMIT"]);
+            c.eat(&["WORK"]);
+            c.expect_end()?;
+            Stmt::Commit
+        }
+        "ROLLBACK" => {
+            c.eat(&["ROLLBACK"]);
+            c.eat(&["WORK"]);
+            c.expect_end()?;
+            Stmt::Rollback
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(stmt))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(sql: &str) -> Stmt {
+        parse_one(sql).unwrap()
+    }
+
+    #[test]
+    fn upper_cases_unquoted_words_only() {
+        let Stmt::Sql(stmt) = one("select a, \"b\" from t") else { panic!() };
+        assert_eq!(stmt.to_string(), "SELECT A, \"b\" FROM T");
+    }
+
+    #[test]
+    fn splits_on_top_level_semicolons() {
+        let parts = split("select ';'; create table t(x int) ; ; select $$a;b$$").unwrap();
+        assert_eq!(parts.len(), 3);
+        assert_eq!(parts[0].text, "select ';'");
+        assert_eq!(parts[2].text, "select $$a;b$$");
+    }
+
+    #[test]
+    fn floe_grammar() {
+        assert!(matches!(one("use database d"), Stmt::Use { kind: UseKind::Database, .. }));
+        assert!(matches!(one("use d.s"), Stmt::Use { kind: UseKind::Bare, ref name } if name.len() == 2));
+        let Stmt::AlterSessionSet(pairs) = one("alter session set query_tag = 'x', autocommit = false") else { panic!() };
+        assert_eq!(pairs[1], ("AUTOCOMMIT".to_string(), ParamValue::Bool(false)));
+        assert!(matches!(one("show parameters like 'QUERY%' in session"), Stmt::ShowParameters { .. }));
+        assert!(matches!(one("show terse tables like 'T%' in schema d.s"), Stmt::Show { .. }));
+        assert!(matches!(one("begin transaction"), Stmt::Begin));
+    }
+
+    #[test]
+    fn syntax_errors_name_line_and_position() {
+        let err = parse_one("select * frm t").unwrap_err();
+        assert_eq!(err.code, "001003");
+        assert!(err.message.contains("line 1 at position"), "{}", err.message);
+    }
+}

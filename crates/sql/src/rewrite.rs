@@ -1,0 +1,392 @@
+//! AST rewrites that give DataFusion Snowflake's meaning: result column names, session functions,
+//! GENERATOR/SEQ4, `FROM VALUES` column names, `:` path access, casts to Snowflake types, date parts,
+//! and fully qualified table names (with Snowflake's "does not exist" errors).
+
+use std::collections::HashSet;
+use std::ops::ControlFlow;
+
+use datafusion::sql::sqlparser::ast::{
+    self, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, JsonPathElem, ObjectName, ObjectNamePart,
+    Query, SelectItem, SetExpr, Statement, TableFactor, Value, visit_expressions_mut, visit_relations_mut,
+};
+use datafusion::sql::sqlparser::dialect::SnowflakeDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+use model::SfError;
+use store::Catalog;
+
+use crate::types::SfType;
+
+/// The session facts that rewrites substitute.
+pub struct Context<'a> {
+    /// CURRENT_DATABASE().
+    pub database: Option<&'a str>,
+    /// CURRENT_SCHEMA().
+    pub schema: Option<&'a str>,
+    /// CURRENT_USER().
+    pub user: &'a str,
+    /// CURRENT_ROLE().
+    pub role: &'a str,
+    /// CURRENT_WAREHOUSE().
+    pub warehouse: Option<&'a str>,
+    /// CURRENT_ACCOUNT().
+    pub account: &'a str,
+    /// CURRENT_SESSION().
+    pub session_id: u64,
+}
+
+/// Column name of the generator's sequence column (see floe-functions).
+pub const SEQ_COLUMN: &str = "__FLOE_SEQ";
+
+/// Parses an expression from SQL text floe builds itself.
+pub fn parse_expr(sql: &str) -> Result<Expr, SfError> {
+    let dialect = SnowflakeDialect {};
+    Parser::new(&dialect).try_with_sql(sql).and_then(|mut p| p.parse_expr()).map_err(crate::parse::parser_error)
+}
+
+/// Names unaliased top-level projection items the way Snowflake does: the expression's text, upper-cased.
+pub fn name_projection(query: &mut Query) {
+    if let SetExpr::Select(select) = query.body.as_mut() {
+        for item in select.projection.iter_mut() {
+            if let SelectItem::UnnamedExpr(expr) = item {
+                if matches!(expr, Expr::Identifier(_) | Expr::CompoundIdentifier(_)) {
+                    continue;
+                }
+                let name = match expr {
+                    Expr::JsonAccess { path, .. } => json_leaf_name(path),
+                    Expr::Cast { expr: inner, .. } if matches!(inner.as_ref(), Expr::JsonAccess { .. }) => {
+                        let Expr::JsonAccess { path, .. } = inner.as_ref() else { unreachable!() };
+                        json_leaf_name(path)
+                    }
+                    _ => expr.to_string().to_uppercase(),
+                };
+                *item = SelectItem::ExprWithAlias { expr: expr.clone(), alias: Ident::with_quote('"', name) };
+            }
+        }
+    }
+}
+
+fn json_leaf_name(path: &ast::JsonPath) -> String {
+    match path.path.last() {
+        Some(JsonPathElem::Dot { key, .. }) => key.to_uppercase(),
+        Some(JsonPathElem::Bracket { key }) => key.to_string().trim_matches('\'').to_uppercase(),
+        _ => "VALUE".into(),
+    }
+}
+
+fn function_name(name: &ObjectName) -> Option<String> {
+    match name.0.as_slice() {
+        [ObjectNamePart::Identifier(ident)] => Some(ident.value.to_uppercase()),
+        _ => None,
+    }
+}
+
+fn string_lit(value: &str) -> Expr {
+    Expr::Value(Value::SingleQuotedString(value.to_string()).into())
+}
+
+fn null_lit() -> Expr {
+    Expr::Value(Value::Null.into())
+}
+
+fn json_path_text(path: &ast::JsonPath) -> String {
+    let mut out = String::new();
+    for elem in &path.path {
+        match elem {
+            JsonPathElem::Dot { key, .. } => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            JsonPathElem::Bracket { key } => match key {
+                Expr::Value(v) => match &v.value {
+                    Value::SingleQuotedString(s) => out.push_str(&format!("[\"{s}\"]")),
+                    other => out.push_str(&format!("[{other}]")),
+                },
+                other => out.push_str(&format!("[{other}]")),
+            },
+            _ => {}
+        }
+    }
+    out
+}
+
+const DATE_PART_FUNCTIONS: &[&str] =
+    &["DATEADD", "DATEDIFF", "DATE_TRUNC", "TIMESTAMPADD", "TIMESTAMPDIFF", "DATE_PART", "TIMEADD", "TIMEDIFF", "TIMESTAMP_DIFF"];
+
+/// Rewrites expressions in place (session functions, SEQ4, path access, casts, date parts).
+pub fn rewrite_expressions(statement: &mut Statement, ctx: &Context<'_>) -> Result<(), SfError> {
+    let mut failure: Option<SfError> = None;
+    let _ = visit_expressions_mut(statement, |expr| {
+        match rewrite_expr(expr, ctx) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => {
+                failure = Some(e);
+                ControlFlow::Break(())
+            }
+        }
+    });
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+fn rewrite_expr(expr: &mut Expr, ctx: &Context<'_>) -> Result<(), SfError> {
+    match expr {
+        Expr::Function(func) => {
+            let Some(name) = function_name(&func.name) else { return Ok(()) };
+            let opt = |v: Option<&str>| v.map(string_lit).unwrap_or_else(null_lit);
+            let replacement = match name.as_str() {
+                "CURRENT_DATABASE" => Some(opt(ctx.database)),
+                "CURRENT_SCHEMA" => Some(opt(ctx.schema)),
+                "CURRENT_USER" => Some(string_lit(ctx.user)),
+                "CURRENT_ROLE" => Some(string_lit(ctx.role)),
+                "CURRENT_WAREHOUSE" => Some(opt(ctx.warehouse)),
+                "CURRENT_ACCOUNT" | "CURRENT_ACCOUNT_NAME" => Some(string_lit(&ctx.account.to_uppercase())),
+                "CURRENT_ORGANIZATION_NAME" => Some(string_lit("FLOE")),
+                "CURRENT_REGION" => Some(string_lit("LOCAL")),
+                "CURRENT_SESSION" => Some(string_lit(&ctx.session_id.to_string())),
+                "CURRENT_VERSION" => Some(string_lit(env!("CARGO_PKG_VERSION"))),
+                "CURRENT_CLIENT" => Some(string_lit("floe")),
+                "SEQ1" | "SEQ2" | "SEQ4" | "SEQ8" => Some(Expr::Identifier(Ident::new(SEQ_COLUMN))),
+                _ => None,
+            };
+            if let Some(replacement) = replacement {
+                *expr = replacement;
+                return Ok(());
+            }
+            if DATE_PART_FUNCTIONS.contains(&name.as_str()) {
+                if let FunctionArguments::List(list) = &mut func.args {
+                    if let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(first))) = list.args.first_mut() {
+                        if let Expr::Identifier(ident) = first {
+                            *first = string_lit(&ident.value.to_lowercase());
+                        }
+                    }
+                }
+            }
+        }
+        Expr::JsonAccess { value, path } => {
+            let text = json_path_text(path);
+            *expr = parse_expr(&format!("get_path({value}, '{}')", text.replace('\'', "''")))?;
+        }
+        Expr::Cast { kind, expr: inner, data_type, .. } => {
+            let Ok(sf_type) = SfType::parse(&data_type.to_string()) else { return Ok(()) };
+            let variant_input = is_variant_expr(inner);
+            let try_prefix = if matches!(kind, ast::CastKind::TryCast | ast::CastKind::SafeCast) { "try_" } else { "" };
+            let call = match (&sf_type, variant_input) {
+                (SfType::Variant, _) => Some(format!("to_variant({inner})")),
+                (SfType::Object, _) => Some(format!("to_object({inner})")),
+                (SfType::Array, _) => Some(format!("to_array({inner})")),
+                (SfType::Varchar(_), true) => Some(format!("to_varchar({inner})")),
+                (SfType::Number(p, s), true) => Some(format!("{try_prefix}to_number({inner}, {p}, {s})")),
+                (SfType::Float, true) => Some(format!("{try_prefix}to_double({inner})")),
+                (SfType::Boolean, true) => Some(format!("{try_prefix}to_boolean({inner})")),
+                (SfType::Date, true) => Some(format!("{try_prefix}to_date({inner})")),
+                (SfType::TimestampNtz(_), true) => Some(format!("{try_prefix}to_timestamp_ntz({inner})")),
+                _ => None,
+            };
+            match call {
+                Some(call) => *expr = parse_expr(&call)?,
+                None => *data_type = sql_type_for(&sf_type),
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn is_variant_expr(expr: &Expr) -> bool {
+    match expr {
+        Expr::JsonAccess { .. } => true,
+        Expr::Nested(inner) => is_variant_expr(inner),
+        Expr::Function(f) => function_name(&f.name).is_some_and(|n| {
+            matches!(n.as_str(), "GET" | "GET_PATH" | "PARSE_JSON" | "TRY_PARSE_JSON" | "TO_VARIANT" | "OBJECT_CONSTRUCT" | "ARRAY_CONSTRUCT")
+        }),
+        _ => false,
+    }
+}
+
+/// The SQL type DataFusion understands for a Snowflake type.
+pub fn sql_type_for(sf_type: &SfType) -> ast::DataType {
+    use ast::{DataType as D, ExactNumberInfo, TimezoneInfo};
+    match sf_type {
+        SfType::Number(p, s) if *s > 0 => D::Decimal(ExactNumberInfo::PrecisionAndScale(*p as u64, *s as i64)),
+        SfType::Number(..) => D::BigInt(None),
+        SfType::Float => D::Double(ExactNumberInfo::None),
+        SfType::Varchar(_) => D::Varchar(None),
+        SfType::Boolean => D::Boolean,
+        SfType::Date => D::Date,
+        SfType::Time(_) => D::Time(None, TimezoneInfo::None),
+        SfType::TimestampNtz(_) => D::Timestamp(None, TimezoneInfo::None),
+        SfType::TimestampLtz(_) | SfType::TimestampTz(_) => D::Timestamp(None, TimezoneInfo::WithTimeZone),
+        SfType::Binary(_) => D::Bytea,
+        SfType::Variant | SfType::Object | SfType::Array => D::Varchar(None),
+    }
+}
+
+/// Rewrites Snowflake table factors DataFusion lacks: `TABLE(GENERATOR(ROWCOUNT => n))` and `VALUES` without
+/// column names.
+pub fn rewrite_table_factors(query: &mut Query) -> Result<(), SfError> {
+    let mut failure = None;
+    let _ = ast::visit_table_factors_mut(query, |factor| {
+        if let Err(e) = rewrite_factor(factor) {
+            failure = Some(e);
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    });
+    failure.map_or(Ok(()), Err)
+}
+
+fn rewrite_factor(factor: &mut TableFactor) -> Result<(), SfError> {
+    match factor {
+        TableFactor::TableFunction { expr: Expr::Function(func), alias } => {
+            if function_name(&func.name).as_deref() != Some("GENERATOR") {
+                return Ok(());
+            }
+            let mut rowcount = None;
+            if let FunctionArguments::List(list) = &func.args {
+                for arg in &list.args {
+                    match arg {
+                        FunctionArg::Named { name, arg: FunctionArgExpr::Expr(e), .. } if name.value.eq_ignore_ascii_case("ROWCOUNT") => {
+                            rowcount = Some(e.to_string())
+                        }
+                        FunctionArg::ExprNamed { name: Expr::Identifier(name), arg: FunctionArgExpr::Expr(e), .. }
+                            if name.value.eq_ignore_ascii_case("ROWCOUNT") =>
+                        {
+                            rowcount = Some(e.to_string())
+                        }
+                        FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) if rowcount.is_none() => rowcount = Some(e.to_string()),
+                        _ => {}
+                    }
+                }
+            }
+            let Some(rowcount) = rowcount else {
+                return Err(SfError::compilation("GENERATOR requires ROWCOUNT"));
+            };
+            let alias_text = alias.as_ref().map(|a| format!(" AS {a}")).unwrap_or_default();
+            *factor = parse_factor(&format!("generator({rowcount}){alias_text}"))?;
+        }
+        TableFactor::Derived { subquery, alias, .. } => {
+            if let SetExpr::Values(values) = subquery.body.as_ref() {
+                let width = values.rows.first().map(|r| r.len()).unwrap_or(0);
+                let needs_names = alias.as_ref().is_none_or(|a| a.columns.is_empty());
+                if needs_names {
+                    let name = alias.as_ref().map(|a| a.name.to_string()).unwrap_or_else(|| "\"$VALUES\"".into());
+                    let cols: Vec<String> = (1..=width).map(|i| format!("COLUMN{i}")).collect();
+                    let text = format!("(SELECT 1) AS {name}({})", cols.join(", "));
+                    if let TableFactor::Derived { alias: new_alias, .. } = parse_factor(&text)? {
+                        *alias = new_alias;
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn parse_factor(text: &str) -> Result<TableFactor, SfError> {
+    let dialect = SnowflakeDialect {};
+    let sql = format!("SELECT * FROM {text}");
+    let statement = Parser::new(&dialect).try_with_sql(&sql).and_then(|mut p| p.parse_statement()).map_err(crate::parse::parser_error)?;
+    match statement {
+        Statement::Query(q) => match *q.body {
+            SetExpr::Select(select) => Ok(select.from.into_iter().next().map(|t| t.relation).expect("one relation")),
+            _ => unreachable!("parsed a select"),
+        },
+        _ => unreachable!("parsed a query"),
+    }
+}
+
+/// Names of CTEs defined anywhere in the statement (they are not tables).
+fn cte_names(statement: &Statement) -> HashSet<String> {
+    let mut names = HashSet::new();
+    let text_walk = |q: &Query, names: &mut HashSet<String>| {
+        if let Some(with) = &q.with {
+            for cte in &with.cte_tables {
+                names.insert(cte.alias.name.value.clone());
+            }
+        }
+    };
+    let _ = ast::visit_statements(statement, |s| {
+        if let Statement::Query(q) = s {
+            text_walk(q, &mut names);
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    // Queries nested in expressions and DML sources.
+    let _ = ast::visit_expressions(statement, |e| {
+        if let Expr::Subquery(q) | Expr::InSubquery { subquery: q, .. } | Expr::Exists { subquery: q, .. } = e {
+            text_walk(q, &mut names);
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    let mut all = names;
+    let _ = ast::visit_table_factors(statement, |f| {
+        if let TableFactor::Derived { subquery, .. } = f {
+            if let Some(with) = &subquery.with {
+                for cte in &with.cte_tables {
+                    all.insert(cte.alias.name.value.clone());
+                }
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    if let Statement::Insert(insert) = statement {
+        if let Some(source) = &insert.source {
+            if let Some(with) = &source.with {
+                for cte in &with.cte_tables {
+                    all.insert(cte.alias.name.value.clone());
+                }
+            }
+        }
+    }
+    all
+}
+
+/// Qualifies every table reference as DATABASE.SCHEMA.TABLE, failing with Snowflake's errors.
+pub fn resolve_tables(statement: &mut Statement, catalog: &Catalog, database: Option<&str>, schema: Option<&str>, verb: &str) -> Result<(), SfError> {
+    let ctes = cte_names(statement);
+    let mut failure = None;
+    let _ = visit_relations_mut(statement, |name| {
+        let parts: Vec<String> = name.0.iter().map(|p| p.as_ident().map(|i| i.value.clone()).unwrap_or_default()).collect();
+        if parts.len() == 1 && (ctes.contains(&parts[0]) || parts[0] == "generator") {
+            return ControlFlow::Continue(());
+        }
+        match qualify(&parts, catalog, database, schema, verb) {
+            Ok((db, sc, table)) => {
+                *name = ObjectName::from(vec![Ident::with_quote('"', db), Ident::with_quote('"', sc), Ident::with_quote('"', table)]);
+                ControlFlow::Continue(())
+            }
+            Err(e) => {
+                failure = Some(e);
+                ControlFlow::Break(())
+            }
+        }
+    });
+    failure.map_or(Ok(()), Err)
+}
+
+/// Resolves a 1-3 part table name against the session's current database and schema.
+pub fn qualify(parts: &[String], catalog: &Catalog, database: Option<&str>, schema: Option<&str>, verb: &str) -> Result<(String, String, String), SfError> {
+    let shown = parts.iter().map(|p| model::display_ident(p)).collect::<Vec<_>>().join(".");
+    let (db, sc, table) = match parts {
+        [t] => {
+            let db = database.ok_or_else(|| SfError::no_current("database", verb))?;
+            let sc = schema.ok_or_else(|| SfError::no_current("schema", verb))?;
+            (db.to_string(), sc.to_string(), t.clone())
+        }
+        [s, t] => {
+            let db = database.ok_or_else(|| SfError::no_current("database", verb))?;
+            (db.to_string(), s.clone(), t.clone())
+        }
+        [d, s, t] => (d.clone(), s.clone(), t.clone()),
+        _ => return Err(SfError::object_not_found(&shown)),
+    };
+    if catalog.table(&db, &sc, &table).is_none() {
+        return Err(SfError::object_not_found(&shown));
+    }
+    Ok((db, sc, table))
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# floe's main job on a fresh machine: build, start the server on its embedded defaults, run the smoke
+# script through `floe sql` (the connector protocol), then stop the server.
+# Set FLOE_KEEP_RUNNING=1 to leave the server running afterwards.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+phase() { printf '\n== %s (%ss)\n' "$1" "$SECONDS"; }
+
+phase "build"
+command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 1; }
+cargo build --release --bin floe
+
+phase "start server"
+export FLOE_DATA_DIR="${FLOE_DATA_DIR:-./floe-data}"
+mkdir -p "$FLOE_DATA_DIR"
+LOG="$FLOE_DATA_DIR/server.log"
+./target/release/floe server >"$LOG" 2>&1 &
+SERVER_PID=$!
+stop() { kill -TERM "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true; }
+[ "${FLOE_KEEP_RUNNING:-0}" = 1 ] || trap stop EXIT
+URL="http://${FLOE_LISTEN:-127.0.0.1:8080}"
+for _ in $(seq 1 100); do
+  curl -fsS "$URL/healthz" >/dev/null 2>&1 && break
+  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$LOG"; echo "floe server exited"; exit 1; }
+  sleep 0.1
+done
+curl -fsS "$URL/healthz" >/dev/null
+# Without FLOE_ADMIN_PASSWORD the server generated ADMIN's password on first start and saved it.
+PASSWORD="${FLOE_ADMIN_PASSWORD:-$(cat "$FLOE_DATA_DIR/admin-password" 2>/dev/null || true)}"
+[ -n "$PASSWORD" ] || { echo "set FLOE_ADMIN_PASSWORD to ADMIN's password for $FLOE_DATA_DIR"; exit 1; }
+
+phase "smoke script"
+FLOE_URL="$URL" FLOE_USER=ADMIN FLOE_PASSWORD="$PASSWORD" ./target/release/floe sql -f scripts/smoke.sql
+
+phase "done"
+echo "floe ran the smoke script at $URL (user ADMIN, password in \$FLOE_ADMIN_PASSWORD or $FLOE_DATA_DIR/admin-password)."
