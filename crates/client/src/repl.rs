@@ -87,7 +87,7 @@ pub fn run_repl(session: &mut Session, format: OutputFormat) -> i32 {
     if std::io::stdin().is_terminal() {
         let config = Config::builder()
             .max_history_size(1000)
-            .map(|b| b.auto_add_history(false).build())
+            .map(|b| b.auto_add_history(false).bracketed_paste(false).build())
             .unwrap_or_default();
         match DefaultEditor::with_config(config) {
             Ok(editor) => return interactive(session, format, editor),
@@ -139,16 +139,16 @@ fn interactive(session: &mut Session, format: OutputFormat, mut editor: DefaultE
 }
 
 /// Non-terminal input: statements are read line by line and run as they
-/// complete; a final statement without `;` runs at end of input. Returns 1
-/// if any statement failed, else 0.
+/// complete; a final statement without `;` runs at end of input. Returns 0
+/// if all statements succeeded, else 1 (2 if the connection failed).
 fn piped(session: &mut Session, format: OutputFormat) -> i32 {
     let mut buffer = StatementBuffer::default();
-    let mut failed = false;
+    let mut code = 0;
     let mut run = |session: &mut Session, statements: &[String]| {
         for sql in statements {
             if let Err(e) = crate::execute(session, sql, format) {
                 crate::report(&e);
-                failed = true;
+                code = code.max(crate::exit_code(&e));
             }
         }
     };
@@ -167,14 +167,14 @@ fn piped(session: &mut Session, format: OutputFormat) -> i32 {
         }
         let text = line.trim_end_matches(['\n', '\r']);
         if buffer.is_empty() && is_exit_command(text) {
-            return i32::from(failed);
+            return code;
         }
         let batch = buffer.push_line(text);
         run(session, &batch.statements);
     }
     let rest = buffer.finish();
     run(session, &rest);
-    i32::from(failed)
+    code
 }
 
 #[cfg(test)]

@@ -66,7 +66,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Server(e) => e.fmt(f),
-            Error::Connection(m) => write!(f, "connection error: {m}"),
+            Error::Connection(m) => f.write_str(m),
             Error::Protocol(m) => write!(f, "protocol error: {m}"),
         }
     }
@@ -99,30 +99,30 @@ fn uuid() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-/// Formats an error with its chain of causes ("a: b: c").
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
+/// The innermost cause of an error (e.g. "Connection refused (os error 111)"),
+/// which says more than reqwest's "error sending request for url (…)".
+fn root_cause(e: &dyn std::error::Error) -> String {
+    let mut last = e.to_string();
     let mut src = e.source();
     while let Some(c) = src {
-        let m = c.to_string();
-        if !s.contains(&m) {
-            s.push_str(": ");
-            s.push_str(&m);
-        }
+        last = c.to_string();
         src = c.source();
     }
-    s
+    last
 }
 
 fn send(req: RequestBuilder, what: &str) -> Result<Response, Error> {
-    req.send().map_err(|e| Error::Connection(format!("{what}: {}", chain(&e))))
+    req.send().map_err(|e| {
+        let cause = if e.is_timeout() { "timed out".to_string() } else { root_cause(&e) };
+        Error::Connection(format!("{what}: {cause}"))
+    })
 }
 
 /// Reads a response body as JSON. Non-JSON bodies become protocol errors
 /// mentioning the HTTP status.
 fn read_json(resp: Response) -> Result<Value, Error> {
     let status = resp.status();
-    let text = resp.text().map_err(|e| Error::Connection(format!("reading response: {}", chain(&e))))?;
+    let text = resp.text().map_err(|e| Error::Connection(format!("reading response: {}", root_cause(&e))))?;
     serde_json::from_str(&text).map_err(|_| {
         let snippet: String = text.chars().take(200).collect();
         Error::Protocol(format!("unexpected response (HTTP {status}): {snippet}"))
@@ -183,14 +183,16 @@ fn rows_of(v: Option<&Value>) -> Vec<Vec<Option<String>>> {
 impl Session {
     /// Logs in; the returned session is closed on drop.
     pub fn login(opts: &ConnectOptions) -> Result<Session, Error> {
-        let base = opts.url.trim_end_matches('/').to_string();
+        let url = opts.url.trim();
+        let base = if url.contains("://") { url.to_string() } else { format!("http://{url}") };
+        let base = base.trim_end_matches('/').to_string();
         let client = Client::builder()
             .connect_timeout(Duration::from_secs(15))
             .timeout(Duration::from_secs(600))
             .no_proxy()
             .user_agent(concat!("floe-sql/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| Error::Connection(chain(&e)))?;
+            .map_err(|e| Error::Connection(root_cause(&e)))?;
         let mut params = vec![("request_id", uuid())];
         for (k, v) in [
             ("databaseName", &opts.database),
@@ -338,7 +340,7 @@ impl Session {
         if !resp.status().is_success() {
             return Err(Error::Protocol(format!("result chunk: HTTP {}", resp.status())));
         }
-        let bytes = resp.bytes().map_err(|e| Error::Connection(chain(&e)))?;
+        let bytes = resp.bytes().map_err(|e| Error::Connection(format!("reading result chunk: {}", root_cause(&e))))?;
         let text = if bytes.starts_with(&[0x1f, 0x8b]) {
             let mut s = String::new();
             flate2::read::MultiGzDecoder::new(&bytes[..])

@@ -284,7 +284,7 @@ fn ts_ret_ntz(
 
 pub(crate) fn udfs() -> Vec<ScalarUDF> {
     vec![
-        Func::new("to_varchar", 1, 2, ret_utf8, to_varchar_row).alias("to_char").alias("to_string").udf(),
+        Func::new("to_varchar", 1, 2, ret_utf8, to_varchar_row).alias("to_char").udf(),
         Func::new("to_date", 1, 2, ret_date, to_date_row).alias("date").udf(),
         Func::new("try_to_date", 1, 2, ret_date, try_to_date_row).udf(),
         Func::new("to_timestamp", 1, 2, ts_ret_ntz, to_ntz_row).alias("to_timestamp_ntz").udf(),

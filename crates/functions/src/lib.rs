@@ -7,23 +7,49 @@
 //! Timestamp(ns), TIMESTAMP_LTZ/TZ Timestamp(ns, "+00:00"). User-caused errors
 //! are [`SfFunctionError`]s carrying Snowflake's error codes.
 
+mod aggregate;
 mod conditional;
+mod convert;
+mod datetime;
 mod error;
+mod generator;
 mod json;
 mod number;
+mod random;
+mod regex;
 mod rows;
+mod strings;
 mod temporal;
+mod variant;
+
+#[cfg(test)]
+mod tests;
 
 pub use error::{SfFunctionError, find_sf_error, sf_error};
+pub use generator::{GeneratorFunction, GeneratorTable, SEQ_COLUMN};
 
 use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
+use std::sync::Arc;
 
 /// Registers every Snowflake function (scalar, aggregate and table) in `ctx`.
 pub fn register_all(ctx: &SessionContext) -> Result<()> {
-    let scalars = [conditional::udfs(), number::udfs()];
+    let scalars = [
+        conditional::udfs(),
+        number::udfs(),
+        convert::udfs(),
+        datetime::udfs(),
+        variant::udfs(),
+        regex::udfs(),
+        strings::udfs(),
+        random::udfs(),
+    ];
     for udf in scalars.into_iter().flatten() {
         ctx.register_udf(udf);
     }
+    for udaf in aggregate::udafs() {
+        ctx.register_udaf(udaf);
+    }
+    ctx.register_udtf("generator", Arc::new(GeneratorFunction));
     Ok(())
 }

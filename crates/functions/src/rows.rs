@@ -327,7 +327,7 @@ pub(crate) fn val_to_out(v: Val, ret: &DataType) -> Out {
             Out::Dec(crate::number::rescale(x, s as i32, *t as i32).unwrap_or(x))
         }
         (Val::Dec(..), DataType::Int64) => v.as_i64().map(Out::Int).unwrap_or(Out::Null),
-        (Val::Dec(..) | Val::Int(_), DataType::Float64) => {
+        (Val::Dec(..), DataType::Float64) => {
             v.as_f64().map(Out::F64).unwrap_or(Out::Null)
         }
         (Val::Bool(b), _) => Out::Bool(b),
@@ -552,11 +552,6 @@ pub(crate) fn lit_i64(scalars: &[Option<&ScalarValue>], i: usize) -> Option<i64>
 /// True for the string types (VARCHAR and VARIANT).
 pub(crate) fn is_string_type(dt: &DataType) -> bool {
     matches!(dt, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8)
-}
-
-/// True for integer types (including scale-0 decimals).
-pub(crate) fn is_integer_type(dt: &DataType) -> bool {
-    matches!(normalized_type(dt), DataType::Int64 | DataType::Decimal128(_, 0))
 }
 
 /// Return-type rule helpers.

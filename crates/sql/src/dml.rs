@@ -314,6 +314,11 @@ async fn default_values(engine: &Engine, session: &Session, table: &Table) -> Re
     Ok(out)
 }
 
+/// Joins projection expressions, naming each uniquely (DataFusion requires unique names).
+fn aliased(exprs: &[String]) -> String {
+    exprs.iter().enumerate().map(|(i, e)| format!("{e} AS \"__FLOE_P{i}\"")).collect::<Vec<_>>().join(", ")
+}
+
 fn alias_of(relation: &TableFactor) -> Option<String> {
     match relation {
         TableFactor::Table { alias: Some(alias), .. } => Some(alias.name.to_string()),
@@ -374,7 +379,7 @@ async fn update_stmt(engine: &Engine, session: &Session, txn: &mut Txn, update: 
         }
     }
     let filter = update.selection.as_ref().map(|s| format!(" WHERE {s}")).unwrap_or_default();
-    let sql = format!("SELECT {alias}.\"{ROWID}\", {} FROM {from}{filter}", projection.join(", "));
+    let sql = format!("SELECT {alias}.\"{ROWID}\", {} FROM {from}{filter}", aliased(&projection));
     let view = engine.view_with(Some(txn), vec![table.id]);
     let mut stream = engine.query_text(session, &sql, view).await?;
     let mut writer = Writer::new(engine, &table);
@@ -505,7 +510,7 @@ async fn merge_stmt(engine: &Engine, session: &Session, txn: &mut Txn, merge: as
     let sql = format!(
         "SELECT CASE {} END AS \"__FLOE_CLAUSE\", {} FROM {source} LEFT JOIN {} AS {alias} ON {}",
         case_arms.join(" "),
-        projections.join(", "),
+        aliased(&projections),
         qualified(engine, &table),
         merge.on
     );

@@ -3,12 +3,11 @@
 //! The engine owns the store handle, DataFusion's base state (with floe's functions) and the table
 //! locks. Front doors own sessions' wire identity (tokens) and result encoding.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::context::SessionState;
@@ -122,7 +121,15 @@ impl Engine {
             Statement::Query(_) => {
                 let view = self.read_view(session, Vec::new());
                 let stream = self.query_stream(session, statement, view).await?;
-                let (schema, batches) = collect(stream, cancel).await?;
+                let (mut schema, mut batches) = collect(stream, cancel).await?;
+                if let Some(renamed) = rewrite::strip_duplicate_marks(&schema) {
+                    batches = batches
+                        .into_iter()
+                        .map(|b| RecordBatch::try_new(renamed.clone(), b.columns().to_vec()))
+                        .collect::<Result<_, _>>()
+                        .map_err(|e| from_datafusion(e.into()))?;
+                    schema = renamed;
+                }
                 Ok(QueryResult { schema, batches, statement_type: statement_type::SELECT })
             }
             Statement::Insert(_) | Statement::Update(..) | Statement::Delete(_) | Statement::Merge(..) | Statement::Truncate(..) => {
@@ -257,11 +264,3 @@ pub(crate) async fn collect(mut stream: SendableRecordBatchStream, cancel: &Canc
     Ok((schema, batches))
 }
 
-/// An empty schema.
-pub(crate) fn empty_schema() -> SchemaRef {
-    Arc::new(Schema::empty())
-}
-
-/// Unused-import guard for HashMap in some builds.
-#[allow(dead_code)]
-type _Unused = HashMap<(), ()>;

@@ -99,7 +99,7 @@ pub fn split(sql: &str) -> Result<Vec<StatementText>, SfError> {
     };
     let mut out = Vec::new();
     let mut current: Vec<TokenWithSpan> = Vec::new();
-    let mut flush = |current: &mut Vec<TokenWithSpan>, out: &mut Vec<StatementText>| {
+    let flush = |current: &mut Vec<TokenWithSpan>, out: &mut Vec<StatementText>| {
         let meaningful = current.iter().any(|t| !matches!(t.token, Token::Whitespace(_)));
         if meaningful {
             let first = current.iter().find(|t| !matches!(t.token, Token::Whitespace(_))).unwrap();
@@ -112,9 +112,29 @@ pub fn split(sql: &str) -> Result<Vec<StatementText>, SfError> {
             current.clear();
         }
     };
+    // Words of a semi-structured path (`v:a.b[0].C`) keep their case: JSON keys are case-sensitive.
+    let mut in_path = false;
+    let mut previous: Option<Token> = None;
     for mut token in tokens {
+        let is_ws = matches!(token.token, Token::Whitespace(_));
+        if !is_ws {
+            match &token.token {
+                Token::Colon => {
+                    in_path = matches!(previous, Some(Token::Word(_)) | Some(Token::RParen) | Some(Token::RBracket));
+                }
+                Token::Word(_) | Token::Period | Token::LBracket | Token::RBracket | Token::Number(..) | Token::SingleQuotedString(_) => {}
+                _ => in_path = false,
+            }
+        } else {
+            in_path = false;
+        }
         if let Token::Word(Word { value, quote_style: None, .. }) = &mut token.token {
-            *value = value.to_uppercase();
+            if !in_path {
+                *value = value.to_uppercase();
+            }
+        }
+        if !is_ws {
+            previous = Some(token.token.clone());
         }
         if token.token == Token::SemiColon {
             flush(&mut current, &mut out);
@@ -417,6 +437,12 @@ mod tests {
     fn upper_cases_unquoted_words_only() {
         let Stmt::Sql(stmt) = one("select a, \"b\" from t") else { panic!() };
         assert_eq!(stmt.to_string(), "SELECT A, \"b\" FROM T");
+    }
+
+    #[test]
+    fn path_keys_keep_their_case() {
+        let Stmt::Sql(stmt) = one("select v:Channel.name[0]::string, x from t") else { panic!() };
+        assert_eq!(stmt.to_string(), "SELECT V:Channel.name[0]::STRING, X FROM T");
     }
 
     #[test]

@@ -4,7 +4,6 @@
 //! Catalog = Snowflake database, schema = schema, table = table. Segment fields are named `c<id>`;
 //! the scan maps them to column names, fills columns added later with NULLs and drops deleted rows.
 
-use std::any::Any;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -70,9 +69,6 @@ pub fn table_schema(table: &Table, with_rowid: bool) -> SchemaRef {
 pub struct Catalogs(pub Arc<View>);
 
 impl CatalogProviderList for Catalogs {
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
     fn register_catalog(&self, _name: String, _catalog: Arc<dyn CatalogProvider>) -> Option<Arc<dyn CatalogProvider>> {
         None
     }
@@ -91,9 +87,6 @@ struct DbProvider {
 }
 
 impl CatalogProvider for DbProvider {
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
     fn schema_names(&self) -> Vec<String> {
         self.view.catalog.databases.get(&self.db).map(|d| d.schemas.keys().cloned().collect()).unwrap_or_default()
     }
@@ -112,9 +105,6 @@ struct SchemaProv {
 
 #[async_trait]
 impl SchemaProvider for SchemaProv {
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
     fn table_names(&self) -> Vec<String> {
         self.view.catalog.schema(&self.db, &self.schema).map(|s| s.tables.keys().cloned().collect()).unwrap_or_default()
     }
@@ -139,9 +129,6 @@ pub struct FloeTable {
 
 #[async_trait]
 impl TableProvider for FloeTable {
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
     fn schema(&self) -> SchemaRef {
         self.schema.clone()
     }

@@ -34,6 +34,25 @@ pub struct Context<'a> {
     pub session_id: u64,
 }
 
+/// Separates a repeated result column name from its internal de-duplicating suffix.
+pub const DUPLICATE_MARK: char = '\u{1}';
+
+/// Removes the internal suffixes `name_projection` added to repeated names.
+pub fn strip_duplicate_marks(schema: &datafusion::arrow::datatypes::SchemaRef) -> Option<datafusion::arrow::datatypes::SchemaRef> {
+    if !schema.fields().iter().any(|f| f.name().contains(DUPLICATE_MARK)) {
+        return None;
+    }
+    let fields: Vec<datafusion::arrow::datatypes::Field> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let name = f.name().split(DUPLICATE_MARK).next().unwrap_or_default().to_string();
+            f.as_ref().clone().with_name(name)
+        })
+        .collect();
+    Some(std::sync::Arc::new(datafusion::arrow::datatypes::Schema::new_with_metadata(fields, schema.metadata().clone())))
+}
+
 /// Column name of the generator's sequence column (see floe-functions).
 pub const SEQ_COLUMN: &str = "__FLOE_SEQ";
 
@@ -44,13 +63,41 @@ pub fn parse_expr(sql: &str) -> Result<Expr, SfError> {
 }
 
 /// Names unaliased top-level projection items the way Snowflake does: the expression's text, upper-cased.
+///
+/// Snowflake allows duplicate result names, DataFusion does not: a repeated name gets an internal
+/// suffix (`DUPLICATE_MARK` + position) that `strip_duplicate_marks` removes from the result schema.
 pub fn name_projection(query: &mut Query) {
     if let SetExpr::Select(select) = query.body.as_mut() {
-        for item in select.projection.iter_mut() {
-            if let SelectItem::UnnamedExpr(expr) = item {
-                if matches!(expr, Expr::Identifier(_) | Expr::CompoundIdentifier(_)) {
+        let mut seen: HashSet<String> = HashSet::new();
+        for (position, item) in select.projection.iter_mut().enumerate() {
+            let mut unique = |name: String| -> Ident {
+                if seen.insert(name.clone()) {
+                    Ident::with_quote('"', name)
+                } else {
+                    Ident::with_quote('"', format!("{name}{DUPLICATE_MARK}{position}"))
+                }
+            };
+            match item {
+                SelectItem::ExprWithAlias { alias, .. } => {
+                    let name = alias.value.clone();
+                    *alias = unique(name);
                     continue;
                 }
+                SelectItem::UnnamedExpr(expr @ (Expr::Identifier(_) | Expr::CompoundIdentifier(_))) => {
+                    let name = match &*expr {
+                        Expr::Identifier(i) => i.value.clone(),
+                        Expr::CompoundIdentifier(parts) => parts.last().map(|i| i.value.clone()).unwrap_or_default(),
+                        _ => unreachable!(),
+                    };
+                    let ident = unique(name.clone());
+                    if ident.value != name {
+                        *item = SelectItem::ExprWithAlias { expr: expr.clone(), alias: ident };
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+            if let SelectItem::UnnamedExpr(expr) = item {
                 let name = match expr {
                     Expr::JsonAccess { path, .. } => json_leaf_name(path),
                     Expr::Cast { expr: inner, .. } if matches!(inner.as_ref(), Expr::JsonAccess { .. }) => {
@@ -59,7 +106,7 @@ pub fn name_projection(query: &mut Query) {
                     }
                     _ => expr.to_string().to_uppercase(),
                 };
-                *item = SelectItem::ExprWithAlias { expr: expr.clone(), alias: Ident::with_quote('"', name) };
+                *item = SelectItem::ExprWithAlias { expr: expr.clone(), alias: unique(name) };
             }
         }
     }
@@ -228,15 +275,20 @@ pub fn sql_type_for(sf_type: &SfType) -> ast::DataType {
 /// Rewrites Snowflake table factors DataFusion lacks: `TABLE(GENERATOR(ROWCOUNT => n))` and `VALUES` without
 /// column names.
 pub fn rewrite_table_factors(query: &mut Query) -> Result<(), SfError> {
-    let mut failure = None;
-    let _ = ast::visit_table_factors_mut(query, |factor| {
-        if let Err(e) = rewrite_factor(factor) {
-            failure = Some(e);
-            return ControlFlow::Break(());
+    struct Rewriter(Option<SfError>);
+    impl ast::VisitorMut for Rewriter {
+        type Break = ();
+        fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+            if let Err(e) = rewrite_factor(factor) {
+                self.0 = Some(e);
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
         }
-        ControlFlow::Continue(())
-    });
-    failure.map_or(Ok(()), Err)
+    }
+    let mut rewriter = Rewriter(None);
+    let _ = ast::VisitMut::visit(query, &mut rewriter);
+    rewriter.0.map_or(Ok(()), Err)
 }
 
 fn rewrite_factor(factor: &mut TableFactor) -> Result<(), SfError> {
@@ -323,17 +375,21 @@ fn cte_names(statement: &Statement) -> HashSet<String> {
         }
         ControlFlow::<()>::Continue(())
     });
-    let mut all = names;
-    let _ = ast::visit_table_factors(statement, |f| {
-        if let TableFactor::Derived { subquery, .. } = f {
-            if let Some(with) = &subquery.with {
+    struct Ctes(HashSet<String>);
+    impl ast::Visitor for Ctes {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
+            if let Some(with) = &query.with {
                 for cte in &with.cte_tables {
-                    all.insert(cte.alias.name.value.clone());
+                    self.0.insert(cte.alias.name.value.clone());
                 }
             }
+            ControlFlow::Continue(())
         }
-        ControlFlow::<()>::Continue(())
-    });
+    }
+    let mut ctes = Ctes(names);
+    let _ = ast::Visit::visit(statement, &mut ctes);
+    let mut all = ctes.0;
     if let Statement::Insert(insert) = statement {
         if let Some(source) = &insert.source {
             if let Some(with) = &source.with {
