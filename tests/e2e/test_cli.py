@@ -86,7 +86,8 @@ def test_file_with_dollar_quoted_semicolons(server, tmp_path):
 
 
 def test_failed_statement_exit_code_and_message(server):
-    r = server.sql_cli(["-q", "select * from no_such_table_cli"])
+    # With no current database Snowflake answers 090105, so give the session one first.
+    r = server.sql_cli(["-q", "create database if not exists cli_err; select * from no_such_table_cli"])
     assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
     assert re.search(r"0*2003 \(42S02\): SQL compilation error:\s*Object 'NO_SUCH_TABLE_CLI' "
                      r"does not exist or not authorized\.", r.stderr), r.stderr
@@ -133,12 +134,12 @@ def test_repl_multiline_statement(server):
         child.expect_exact("ANSWER")
         child.expect(r"\b42\b")
         child.expect_exact("floe> ")
+        # Session state persists between statements.
+        child.send("create database repl_db;\r")
+        child.expect_exact("floe> ")
         # Errors are reported and the REPL keeps going.
         child.send("select * from no_such_repl_table;\r")
         child.expect(r"0*2003 \(42S02\)")
-        child.expect_exact("floe> ")
-        # Session state persists between statements.
-        child.send("create database repl_db;\r")
         child.expect_exact("floe> ")
         child.send("select current_database() as db;\r")
         child.expect_exact("REPL_DB")

@@ -176,12 +176,17 @@ def test_older_format_data_dir_is_upgraded(make_server, work_root):
     assert made.returncode == 0, f"fixture script failed:\n{made.stdout}\n{made.stderr}"
     before = read_format_version(data_dir)
 
+    assert int(before) == 1
     srv = make_server(data_dir=data_dir)  # starts and waits for /healthz
     cur = srv.connect().cursor()
-    assert cur.execute("show databases").fetchall(), "no databases after opening a v1 data dir"
+    names = [row[1] for row in cur.execute("show databases").fetchall()]
+    assert "OLD_DB" in names, names
+    cur.execute("insert into old_db.public.t values (1, 'kept')")
     srv.stop()
     after = read_format_version(data_dir)
-    assert int(after) >= int(before)
-    # A second start on the upgraded dir works too.
+    assert int(after) == 2, after
+    # A second start on the upgraded dir works too, and keeps what was written after the migration.
     srv.start()
+    rows = srv.connect().cursor().execute("select id, name from old_db.public.t").fetchall()
+    assert rows == [(1, "kept")], rows
     srv.stop()

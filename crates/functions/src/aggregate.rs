@@ -9,7 +9,7 @@
 
 use crate::convert::to_varchar_plain;
 use crate::error::invalid_argument;
-use crate::json::{json_eq, to_text, val_to_json};
+use crate::json::{to_text, val_to_json};
 use crate::rows::Col;
 use datafusion::arrow::array::ArrayRef;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
@@ -22,6 +22,7 @@ use datafusion::logical_expr::{
 };
 use datafusion::physical_plan::expressions::Literal;
 use serde_json::{Map, Value};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -195,14 +196,17 @@ fn truthy(v: crate::rows::Val) -> Result<Option<bool>> {
 }
 
 impl Acc {
-    fn finish_items(&mut self) -> Vec<Value> {
-        let mut items = std::mem::take(&mut self.items);
+    /// The collected items in final order (the state stays intact, as window
+    /// evaluation may keep adding rows after an evaluate).
+    fn finish_items(&self) -> Vec<Value> {
+        let mut order: Vec<usize> = (0..self.items.len()).collect();
         if self.order.is_some() {
-            items.sort_by(|a, b| a.0.cmp(&b.0));
+            order.sort_by(|a, b| self.items[*a].0.cmp(&self.items[*b].0));
         }
-        let mut out: Vec<Value> = Vec::with_capacity(items.len());
-        for (_, v) in items {
-            if self.distinct && out.iter().any(|x| json_eq(x, &v)) {
+        let mut seen = HashSet::new();
+        let mut out: Vec<Value> = Vec::with_capacity(order.len());
+        for v in order.into_iter().map(|i| self.items[i].1.clone()) {
+            if self.distinct && !seen.insert(to_text(v.clone())) {
                 continue;
             }
             out.push(v);
@@ -268,10 +272,16 @@ impl Accumulator for Acc {
             Kind::BoolAnd | Kind::BoolOr => ScalarValue::Boolean(self.flag),
             _ => {
                 let ordered = self.order.is_some();
-                let items = std::mem::take(&mut self.items);
-                let arr: Vec<Value> = items
-                    .into_iter()
-                    .map(|(k, v)| if ordered { Value::Array(vec![Value::String(hex(&k)), v]) } else { v })
+                let arr: Vec<Value> = self
+                    .items
+                    .iter()
+                    .map(|(k, v)| {
+                        if ordered {
+                            Value::Array(vec![Value::String(hex(k)), v.clone()])
+                        } else {
+                            v.clone()
+                        }
+                    })
                     .collect();
                 ScalarValue::LargeUtf8(Some(Value::Array(arr).to_string()))
             }

@@ -1,5 +1,6 @@
 //! Conditional functions: IFF, DECODE, ZEROIFNULL, NULLIFZERO, EQUAL_NULL,
-//! DIV0 and DIV0NULL.
+//! DIV0, DIV0NULL, and GREATEST / LEAST (NULL if any argument is NULL, unlike
+//! DataFusion's) with their _IGNORE_NULLS forms.
 //!
 //! IFF, DECODE and EQUAL_NULL are rewritten (after type coercion) into CASE /
 //! IS NOT DISTINCT FROM so only the chosen branch is evaluated, as in
@@ -9,7 +10,8 @@
 
 use crate::error::{division_by_zero, numeric_out_of_range};
 use crate::number::{div_round, rescale};
-use crate::rows::{Ctx, Func, Out, Val, normalized_type, ret_bool, val_to_out};
+use crate::rows::{Ctx, Func, Out, Val, cmp_vals, normalized_type, ret_bool, val_to_out};
+use std::cmp::Ordering;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result, ScalarValue, plan_err};
 use datafusion::logical_expr::expr::Case;
@@ -245,6 +247,36 @@ fn zero(ctx: &Ctx) -> Out {
     }
 }
 
+// ---- GREATEST / LEAST -------------------------------------------------------
+
+fn all_union_coerce(t: &[DataType]) -> Result<Vec<DataType>> {
+    let u = union_type(t)?;
+    Ok(vec![u; t.len()])
+}
+
+fn all_union_ret(t: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
+    union_type(t)
+}
+
+fn pick_extreme(ctx: &Ctx, v: &[Val], want: Ordering) -> Result<Out> {
+    let mut best: Option<Val> = None;
+    for x in v.iter().filter(|x| !x.is_null()) {
+        best = match best {
+            Some(b) if cmp_vals(*x, b) != Some(want) => Some(b),
+            _ => Some(*x),
+        };
+    }
+    Ok(best.map(|b| val_to_out(b, ctx.ret)).unwrap_or(Out::Null))
+}
+
+fn greatest_row(ctx: &Ctx, v: &[Val]) -> Result<Out> {
+    pick_extreme(ctx, v, Ordering::Greater)
+}
+
+fn least_row(ctx: &Ctx, v: &[Val]) -> Result<Out> {
+    pick_extreme(ctx, v, Ordering::Less)
+}
+
 pub(crate) fn udfs() -> Vec<ScalarUDF> {
     vec![
         Func::new("iff", 3, 3, iff_ret, iff_row).lenient().coerce(iff_coerce).simplify(iff_simplify).udf(),
@@ -262,5 +294,16 @@ pub(crate) fn udfs() -> Vec<ScalarUDF> {
         Func::new("nullifzero", 1, 1, ret_first, nullifzero_row).udf(),
         Func::new("div0", 2, 2, div0_ret, div0_row).udf(),
         Func::new("div0null", 2, 2, div0_ret, div0null_row).lenient().udf(),
+        // Snowflake's GREATEST/LEAST return NULL when any argument is NULL.
+        Func::new("greatest", 1, usize::MAX, all_union_ret, greatest_row).coerce(all_union_coerce).udf(),
+        Func::new("least", 1, usize::MAX, all_union_ret, least_row).coerce(all_union_coerce).udf(),
+        Func::new("greatest_ignore_nulls", 1, usize::MAX, all_union_ret, greatest_row)
+            .lenient()
+            .coerce(all_union_coerce)
+            .udf(),
+        Func::new("least_ignore_nulls", 1, usize::MAX, all_union_ret, least_row)
+            .lenient()
+            .coerce(all_union_coerce)
+            .udf(),
     ]
 }

@@ -8,6 +8,7 @@
 //! are [`SfFunctionError`]s carrying Snowflake's error codes.
 
 mod aggregate;
+mod arrays;
 mod conditional;
 mod convert;
 mod datetime;
@@ -40,6 +41,7 @@ pub fn register_all(ctx: &SessionContext) -> Result<()> {
         convert::udfs(),
         datetime::udfs(),
         variant::udfs(),
+        arrays::udfs(),
         regex::udfs(),
         strings::udfs(),
         random::udfs(),

@@ -163,15 +163,10 @@ pub(crate) fn fmt_number_model(v: f64, exact: Option<(i128, i8)>, fmt: &str) -> 
         s.push('.');
         s.push_str(frac_text);
     }
-    // Sign goes in front of the first digit.
-    let first = s.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(0);
+    // The sign goes in front of the first digit (or currency symbol).
+    let first = s.find(|c: char| c.is_ascii_digit() || c == '.' || c == '$').unwrap_or(0);
     let sign = if neg { "-" } else { " " };
     let s = format!("{}{sign}{}", &s[..first], &s[first..]);
-    let s = if first > 0 && s[..first].trim().is_empty() {
-        format!("{}{}", " ".repeat(first), &s[first..])
-    } else {
-        s
-    };
     if fm { s.replace(' ', "") } else { s }
 }
 

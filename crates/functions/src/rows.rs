@@ -93,6 +93,21 @@ impl<'a> Val<'a> {
     }
 }
 
+/// Orders two values of compatible types (numbers across integer, decimal
+/// and float; strings; temporals). `None` when they cannot be compared.
+pub(crate) fn cmp_vals(a: Val, b: Val) -> Option<std::cmp::Ordering> {
+    match (a, b) {
+        (Val::Int(x), Val::Int(y)) => Some(x.cmp(&y)),
+        (Val::Dec(x, _, s), Val::Dec(y, _, t)) if s == t => Some(x.cmp(&y)),
+        (Val::Bool(x), Val::Bool(y)) => Some(x.cmp(&y)),
+        (Val::Str(x) | Val::Json(x), Val::Str(y) | Val::Json(y)) => Some(x.cmp(y)),
+        (Val::Date(x), Val::Date(y)) => Some(x.cmp(&y)),
+        (Val::Ts(x, _), Val::Ts(y, _)) | (Val::Time(x), Val::Time(y)) => Some(x.cmp(&y)),
+        (Val::Bin(x), Val::Bin(y)) => Some(x.cmp(y)),
+        (x, y) => x.as_f64()?.partial_cmp(&y.as_f64()?),
+    }
+}
+
 /// One result value of one row.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Out {

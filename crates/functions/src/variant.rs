@@ -1,11 +1,11 @@
 //! Semi-structured functions over VARIANT / OBJECT / ARRAY JSON text:
 //! PARSE_JSON, OBJECT_CONSTRUCT(_KEEP_NULL), ARRAY_CONSTRUCT(_COMPACT), GET,
-//! GET_PATH, OBJECT_KEYS / _INSERT / _DELETE, the ARRAY_* helpers, SPLIT,
-//! TYPEOF, the IS_* predicates, the AS_* accessors and CHECK_JSON.
+//! GET_PATH, OBJECT_KEYS / _INSERT / _DELETE, TYPEOF, the IS_* predicates,
+//! the AS_* accessors and CHECK_JSON. Array manipulation is in `arrays`.
 
 use crate::error::invalid_argument;
 use crate::json::{
-    json_eq, json_to_plain_text, parse_json_strict, read_variant, to_text, type_name, val_to_json,
+    parse_json_strict, read_variant, to_text, type_name, val_to_json,
 };
 use crate::number::try_out;
 use crate::rows::{Ctx, Func, Out, Val, ret_bool, ret_f64, ret_i64, ret_utf8, ret_variant};
@@ -188,7 +188,7 @@ fn as_object(v: Val) -> Option<Map<String, Value>> {
     }
 }
 
-fn as_array(v: Val) -> Option<Vec<Value>> {
+pub(crate) fn as_array(v: Val) -> Option<Vec<Value>> {
     match read_variant(v)? {
         Value::Array(a) => Some(a),
         _ => None,
@@ -241,96 +241,6 @@ fn object_delete_row(_: &Ctx, v: &[Val]) -> Result<Out> {
         }
     }
     Ok(variant(Value::Object(m)))
-}
-
-// ---- arrays ------------------------------------------------------------------------
-
-fn array_size_row(_: &Ctx, v: &[Val]) -> Result<Out> {
-    Ok(as_array(v[0]).map(|a| Out::Int(a.len() as i64)).unwrap_or(Out::Null))
-}
-
-fn array_contains_row(_: &Ctx, v: &[Val]) -> Result<Out> {
-    let needle = val_to_json(v[0]);
-    Ok(match as_array(v[1]) {
-        Some(a) => Out::Bool(a.iter().any(|x| json_eq(x, &needle))),
-        None => Out::Null,
-    })
-}
-
-fn array_position_row(_: &Ctx, v: &[Val]) -> Result<Out> {
-    let needle = val_to_json(v[0]);
-    Ok(match as_array(v[1]).and_then(|a| a.iter().position(|x| json_eq(x, &needle))) {
-        Some(p) => Out::Int(p as i64),
-        None => Out::Null,
-    })
-}
-
-fn array_append_row(_: &Ctx, v: &[Val]) -> Result<Out> {
-    let Some(mut a) = as_array(v[0]) else { return Ok(Out::Null) };
-    a.push(val_to_json(v[1]));
-    Ok(variant(Value::Array(a)))
-}
-
-fn array_prepend_row(_: &Ctx, v: &[Val]) -> Result<Out> {
-    let Some(mut a) = as_array(v[0]) else { return Ok(Out::Null) };
-    a.insert(0, val_to_json(v[1]));
-    Ok(variant(Value::Array(a)))
-}
-
-fn array_cat_row(_: &Ctx, v: &[Val]) -> Result<Out> {
-    let (Some(mut a), Some(b)) = (as_array(v[0]), as_array(v[1])) else { return Ok(Out::Null) };
-    a.extend(b);
-    Ok(variant(Value::Array(a)))
-}
-
-fn array_compact_row(_: &Ctx, v: &[Val]) -> Result<Out> {
-    let Some(a) = as_array(v[0]) else { return Ok(Out::Null) };
-    Ok(variant(Value::Array(a.into_iter().filter(|x| !x.is_null()).collect())))
-}
-
-fn array_distinct_row(_: &Ctx, v: &[Val]) -> Result<Out> {
-    let Some(a) = as_array(v[0]) else { return Ok(Out::Null) };
-    let mut out: Vec<Value> = vec![];
-    for x in a {
-        if !out.iter().any(|y| json_eq(y, &x)) {
-            out.push(x);
-        }
-    }
-    Ok(variant(Value::Array(out)))
-}
-
-fn array_slice_row(_: &Ctx, v: &[Val]) -> Result<Out> {
-    let Some(a) = as_array(v[0]) else { return Ok(Out::Null) };
-    let n = a.len() as i64;
-    let idx = |x: Val| -> Result<i64> {
-        let i = x.as_i64().ok_or_else(|| invalid_argument("ARRAY_SLICE bounds must be integers"))?;
-        Ok(if i < 0 { (n + i).max(0) } else { i.min(n) })
-    };
-    let (from, to) = (idx(v[1])?, idx(v[2])?);
-    let out = if from < to { a[from as usize..to as usize].to_vec() } else { vec![] };
-    Ok(variant(Value::Array(out)))
-}
-
-fn array_to_string_row(_: &Ctx, v: &[Val]) -> Result<Out> {
-    let Some(a) = as_array(v[0]) else { return Ok(Out::Null) };
-    let sep = v[1].as_str().unwrap_or("");
-    let parts: Vec<String> = a
-        .iter()
-        .map(|x| if x.is_null() { String::new() } else { json_to_plain_text(x) })
-        .collect();
-    Ok(Out::Str(parts.join(sep)))
-}
-
-fn split_row(_: &Ctx, v: &[Val]) -> Result<Out> {
-    let (Some(s), Some(sep)) = (v[0].as_str(), v[1].as_str()) else {
-        return Err(invalid_argument("SPLIT expects string arguments"));
-    };
-    let parts: Vec<Value> = if sep.is_empty() {
-        vec![Value::String(s.to_string())]
-    } else {
-        s.split(sep).map(|p| Value::String(p.to_string())).collect()
-    };
-    Ok(variant(Value::Array(parts)))
 }
 
 // ---- type inspection -----------------------------------------------------------------
@@ -436,17 +346,6 @@ pub(crate) fn udfs() -> Vec<ScalarUDF> {
         Func::new("object_keys", 1, 1, ret_variant, object_keys_row).udf(),
         Func::new("object_insert", 3, 4, ret_variant, object_insert_row).lenient().udf(),
         Func::new("object_delete", 2, many, ret_variant, object_delete_row).lenient().udf(),
-        Func::new("array_size", 1, 1, ret_i64, array_size_row).udf(),
-        Func::new("array_contains", 2, 2, ret_bool, array_contains_row).udf(),
-        Func::new("array_position", 2, 2, ret_i64, array_position_row).udf(),
-        Func::new("array_append", 2, 2, ret_variant, array_append_row).lenient().udf(),
-        Func::new("array_prepend", 2, 2, ret_variant, array_prepend_row).lenient().udf(),
-        Func::new("array_cat", 2, 2, ret_variant, array_cat_row).udf(),
-        Func::new("array_compact", 1, 1, ret_variant, array_compact_row).udf(),
-        Func::new("array_distinct", 1, 1, ret_variant, array_distinct_row).udf(),
-        Func::new("array_slice", 3, 3, ret_variant, array_slice_row).udf(),
-        Func::new("array_to_string", 2, 2, ret_utf8, array_to_string_row).udf(),
-        Func::new("split", 2, 2, ret_variant, split_row).udf(),
         Func::new("typeof", 1, 1, ret_utf8, typeof_row).udf(),
         Func::new("is_object", 1, 1, ret_bool, is_object_row).udf(),
         Func::new("is_array", 1, 1, ret_bool, is_array_row).udf(),

@@ -112,6 +112,7 @@ async fn login(State(state): State<AppState>, Query(params): Query<HashMap<Strin
         Err(e) => return json_response(StatusCode::INTERNAL_SERVER_ERROR, error_body(&SfError::internal(e.to_string()), None)),
     };
     let catalog = state.engine.store().snapshot();
+    let params: HashMap<String, String> = params.into_iter().filter(|(_, v)| !v.trim().is_empty()).collect();
     let mut session = Session { user: user.name.clone(), role: params.get("roleName").map(|r| ident(r)).unwrap_or(user.default_role.clone()), ..Default::default() };
     if let Some(db) = params.get("databaseName").map(|d| ident(d)) {
         if let Some(database) = catalog.databases.get(&db) {

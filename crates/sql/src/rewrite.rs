@@ -442,6 +442,12 @@ pub fn qualify(parts: &[String], catalog: &Catalog, database: Option<&str>, sche
         _ => return Err(SfError::object_not_found(&shown)),
     };
     if catalog.table(&db, &sc, &table).is_none() {
+        if parts.len() > 1 && !catalog.databases.contains_key(&db) {
+            return Err(SfError::kind_not_found("Database", &model::display_ident(&db)));
+        }
+        if parts.len() > 1 && catalog.schema(&db, &sc).is_none() {
+            return Err(SfError::kind_not_found("Schema", &format!("{}.{}", model::display_ident(&db), model::display_ident(&sc))));
+        }
         return Err(SfError::object_not_found(&shown));
     }
     Ok((db, sc, table))
