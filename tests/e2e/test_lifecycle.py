@@ -190,3 +190,43 @@ def test_older_format_data_dir_is_upgraded(make_server, work_root):
     rows = srv.connect().cursor().execute("select id, name from old_db.public.t").fetchall()
     assert rows == [(1, "kept")], rows
     srv.stop()
+
+
+def test_statement_memory_limit_fails_cleanly(make_server):
+    """A statement past FLOE_STATEMENT_MEMORY_MB fails with Snowflake's error; the server and data live on."""
+    import snowflake.connector
+    srv = make_server(extra_env={"FLOE_STATEMENT_MEMORY_MB": "16"})
+    cur = srv.connect().cursor()
+    cur.execute("create database memlimit")
+    cur.execute("create table big as select seq4() as id, uuid_string() as u from table(generator(rowcount => 400000))")
+    with pytest.raises(snowflake.connector.errors.ProgrammingError) as err:
+        # Sorting 400k UUIDs needs far more than 16 MB and floe has no spill directory.
+        cur.execute("select u, count(*) from big group by u order by u").fetchall()
+    assert err.value.errno == 100096, (err.value.errno, err.value.msg)
+    assert "memory limit" in err.value.msg
+    # Small statements still run, and nothing was lost.
+    assert cur.execute("select count(*) from big").fetchall() == [(400000,)]
+    srv.stop()
+
+
+LONG_QUERY = ("select count(distinct u) from (select uuid_string() as u "
+              "from table(generator(rowcount => 3000000)))")
+
+
+def test_long_statement_is_answered_by_result_polling(make_server):
+    """With a 1 s hold the server answers 333333 and the connector polls getResultUrl until the end."""
+    srv = make_server(extra_env={"FLOE_RESULT_HOLD_SECS": "1"})
+    cur = srv.connect().cursor()
+    assert cur.execute(LONG_QUERY).fetchall() == [(3000000,)]
+
+
+def test_client_timeout_aborts_the_statement(make_server):
+    """The connector's timeout sends abort-request; the statement stops with Snowflake's cancel error."""
+    import snowflake.connector
+    srv = make_server(extra_env={"FLOE_RESULT_HOLD_SECS": "1"})
+    cur = srv.connect().cursor()
+    with pytest.raises(snowflake.connector.errors.Error) as err:
+        cur.execute(LONG_QUERY.replace("3000000", "30000000"), timeout=1)
+    assert "cancel" in str(err.value).lower(), str(err.value)
+    # The session is usable afterwards.
+    assert cur.execute("select 1").fetchall() == [(1,)]

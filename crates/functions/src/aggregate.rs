@@ -9,8 +9,8 @@
 
 use crate::convert::to_varchar_plain;
 use crate::error::invalid_argument;
-use crate::json::{to_text, val_to_json};
-use crate::rows::Col;
+use crate::json::{text_of, val_to_json, write_canonical};
+use crate::rows::{Col, Val};
 use datafusion::arrow::array::ArrayRef;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::arrow::row::{RowConverter, SortField};
@@ -22,7 +22,7 @@ use datafusion::logical_expr::{
 };
 use datafusion::physical_plan::expressions::Literal;
 use serde_json::{Map, Value};
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -154,9 +154,10 @@ impl AggregateUDFImpl for Agg {
             n_args,
             sep,
             order,
-            items: vec![],
+            items: VecDeque::new(),
             count: 0,
-            flag: None,
+            n_true: 0,
+            n_false: 0,
         }))
     }
 }
@@ -168,10 +169,13 @@ struct Acc {
     n_args: usize,
     sep: String,
     order: Option<RowConverter>,
-    /// (sort key, item); OBJECT_AGG items are `[key, value]` pairs.
-    items: Vec<(Vec<u8>, Value)>,
+    /// (sort key, item) in arrival order; OBJECT_AGG items are `[key, value]` pairs.
+    items: VecDeque<(Vec<u8>, Value)>,
+    /// COUNT_IF.
     count: i64,
-    flag: Option<bool>,
+    /// BOOLAND_AGG / BOOLOR_AGG: counts of true and false inputs.
+    n_true: i64,
+    n_false: i64,
 }
 
 fn hex(b: &[u8]) -> String {
@@ -182,8 +186,7 @@ fn unhex(s: &str) -> Vec<u8> {
     (0..s.len() / 2).filter_map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()).collect()
 }
 
-fn truthy(v: crate::rows::Val) -> Result<Option<bool>> {
-    use crate::rows::Val;
+fn truthy(v: Val) -> Result<Option<bool>> {
     Ok(match v {
         Val::Null => None,
         Val::Bool(b) => Some(b),
@@ -196,70 +199,105 @@ fn truthy(v: crate::rows::Val) -> Result<Option<bool>> {
 }
 
 impl Acc {
-    /// The collected items in final order (the state stays intact, as window
-    /// evaluation may keep adding rows after an evaluate).
-    fn finish_items(&self) -> Vec<Value> {
-        let mut order: Vec<usize> = (0..self.items.len()).collect();
+    /// The collected items in final order, borrowed (the state stays intact,
+    /// as window evaluation may keep adding rows after an evaluate).
+    fn final_items(&self) -> Vec<&Value> {
+        let mut idx: Vec<usize> = (0..self.items.len()).collect();
         if self.order.is_some() {
-            order.sort_by(|a, b| self.items[*a].0.cmp(&self.items[*b].0));
+            idx.sort_by(|a, b| self.items[*a].0.cmp(&self.items[*b].0));
         }
         let mut seen = HashSet::new();
-        let mut out: Vec<Value> = Vec::with_capacity(order.len());
-        for v in order.into_iter().map(|i| self.items[i].1.clone()) {
-            if self.distinct && !seen.insert(to_text(v.clone())) {
-                continue;
-            }
-            out.push(v);
+        idx.into_iter()
+            .map(|i| &self.items[i].1)
+            .filter(|v| !self.distinct || seen.insert(text_of(v)))
+            .collect()
+    }
+
+    fn bool_result(&self) -> Option<bool> {
+        if self.n_true + self.n_false == 0 {
+            None
+        } else if self.kind == Kind::BoolAnd {
+            Some(self.n_false == 0)
+        } else {
+            Some(self.n_true > 0)
         }
-        out
+    }
+
+    /// The item a row contributes, if any.
+    fn item(&self, cols: &[Col], r: usize) -> Option<Value> {
+        let v = cols[0].get(r);
+        match self.kind {
+            Kind::ObjectAgg => {
+                let val = cols[1].get(r);
+                match to_varchar_plain(v) {
+                    Some(k) if !val.is_null() => {
+                        Some(Value::Array(vec![Value::String(k), val_to_json(val)]))
+                    }
+                    _ => None,
+                }
+            }
+            Kind::ListAgg => to_varchar_plain(v).map(Value::String),
+            _ if v.is_null() => None,
+            _ => Some(val_to_json(v)),
+        }
+    }
+
+    fn columns(&self, values: &[ArrayRef]) -> Result<Vec<Col>> {
+        values
+            .iter()
+            .take(self.n_args)
+            .map(|a| Col::new(&ColumnarValue::Array(Arc::clone(a))))
+            .collect()
     }
 }
 
 impl Accumulator for Acc {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        let cols = values
-            .iter()
-            .take(self.n_args)
-            .map(|a| Col::new(&ColumnarValue::Array(Arc::clone(a))))
-            .collect::<Result<Vec<_>>>()?;
+        let cols = self.columns(values)?;
         let rows = values.first().map(|a| a.len()).unwrap_or(0);
         let keys = match &self.order {
             Some(conv) => Some(conv.convert_columns(&values[self.n_args..])?),
             None => None,
         };
         for r in 0..rows {
-            let v = cols[0].get(r);
             match self.kind {
-                Kind::CountIf => self.count += (truthy(v)? == Some(true)) as i64,
-                Kind::BoolAnd | Kind::BoolOr => {
-                    if let Some(b) = truthy(v)? {
-                        let and = self.kind == Kind::BoolAnd;
-                        self.flag = Some(match self.flag {
-                            None => b,
-                            Some(f) if and => f && b,
-                            Some(f) => f || b,
-                        });
+                Kind::CountIf => self.count += (truthy(cols[0].get(r))? == Some(true)) as i64,
+                Kind::BoolAnd | Kind::BoolOr => match truthy(cols[0].get(r))? {
+                    Some(true) => self.n_true += 1,
+                    Some(false) => self.n_false += 1,
+                    None => {}
+                },
+                _ => {
+                    if let Some(item) = self.item(&cols, r) {
+                        let key = keys.as_ref().map(|k| k.row(r).as_ref().to_vec()).unwrap_or_default();
+                        self.items.push_back((key, item));
                     }
                 }
+            }
+        }
+        Ok(())
+    }
+
+    fn supports_retract_batch(&self) -> bool {
+        true
+    }
+
+    /// Sliding windows retract the oldest rows first, in arrival order.
+    fn retract_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        let cols = self.columns(values)?;
+        let rows = values.first().map(|a| a.len()).unwrap_or(0);
+        for r in 0..rows {
+            match self.kind {
+                Kind::CountIf => self.count -= (truthy(cols[0].get(r))? == Some(true)) as i64,
+                Kind::BoolAnd | Kind::BoolOr => match truthy(cols[0].get(r))? {
+                    Some(true) => self.n_true -= 1,
+                    Some(false) => self.n_false -= 1,
+                    None => {}
+                },
                 _ => {
-                    let item = match self.kind {
-                        Kind::ObjectAgg => {
-                            let val = cols[1].get(r);
-                            let key = match to_varchar_plain(v) {
-                                Some(k) if !val.is_null() => k,
-                                _ => continue,
-                            };
-                            Value::Array(vec![Value::String(key), val_to_json(val)])
-                        }
-                        Kind::ListAgg => match to_varchar_plain(v) {
-                            Some(s) => Value::String(s),
-                            None => continue,
-                        },
-                        _ if v.is_null() => continue,
-                        _ => val_to_json(v),
-                    };
-                    let key = keys.as_ref().map(|k| k.row(r).as_ref().to_vec()).unwrap_or_default();
-                    self.items.push((key, item));
+                    if self.item(&cols, r).is_some() {
+                        self.items.pop_front();
+                    }
                 }
             }
         }
@@ -269,21 +307,23 @@ impl Accumulator for Acc {
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
         Ok(vec![match self.kind {
             Kind::CountIf => ScalarValue::Int64(Some(self.count)),
-            Kind::BoolAnd | Kind::BoolOr => ScalarValue::Boolean(self.flag),
+            Kind::BoolAnd | Kind::BoolOr => ScalarValue::Boolean(self.bool_result()),
             _ => {
-                let ordered = self.order.is_some();
-                let arr: Vec<Value> = self
-                    .items
-                    .iter()
-                    .map(|(k, v)| {
-                        if ordered {
-                            Value::Array(vec![Value::String(hex(k)), v.clone()])
-                        } else {
-                            v.clone()
-                        }
-                    })
-                    .collect();
-                ScalarValue::LargeUtf8(Some(Value::Array(arr).to_string()))
+                let mut out = String::from("[");
+                for (i, (k, v)) in self.items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    if self.order.is_some() {
+                        out.push_str(&format!("[\"{}\",", hex(k)));
+                        write_canonical(v, &mut out);
+                        out.push(']');
+                    } else {
+                        write_canonical(v, &mut out);
+                    }
+                }
+                out.push(']');
+                ScalarValue::LargeUtf8(Some(out))
             }
         }])
     }
@@ -292,29 +332,24 @@ impl Accumulator for Acc {
         let col = Col::new(&ColumnarValue::Array(Arc::clone(&states[0])))?;
         for r in 0..states[0].len() {
             match (self.kind, col.get(r)) {
-                (_, crate::rows::Val::Null) => {}
-                (Kind::CountIf, crate::rows::Val::Int(c)) => self.count += c,
-                (Kind::BoolAnd | Kind::BoolOr, crate::rows::Val::Bool(b)) => {
-                    let and = self.kind == Kind::BoolAnd;
-                    self.flag = Some(match self.flag {
-                        None => b,
-                        Some(f) if and => f && b,
-                        Some(f) => f || b,
-                    });
+                (_, Val::Null) => {}
+                (Kind::CountIf, Val::Int(c)) => self.count += c,
+                // A partial result: for AND, false means "some false"; for OR,
+                // true means "some true".
+                (Kind::BoolAnd | Kind::BoolOr, Val::Bool(b)) => {
+                    if b { self.n_true += 1 } else { self.n_false += 1 }
                 }
-                (_, crate::rows::Val::Json(s)) => {
+                (_, Val::Json(s)) => {
                     let Ok(Value::Array(arr)) = serde_json::from_str::<Value>(s) else { continue };
                     for item in arr {
-                        if self.order.is_some() {
-                            if let Value::Array(mut pair) = item {
-                                if pair.len() == 2 {
-                                    let v = pair.pop().unwrap_or(Value::Null);
-                                    let k = pair.pop().and_then(|k| k.as_str().map(unhex)).unwrap_or_default();
-                                    self.items.push((k, v));
-                                }
-                            }
-                        } else {
-                            self.items.push((vec![], item));
+                        if self.order.is_none() {
+                            self.items.push_back((vec![], item));
+                        } else if let Value::Array(mut pair) = item
+                            && pair.len() == 2
+                        {
+                            let v = pair.pop().unwrap_or(Value::Null);
+                            let k = pair.pop().and_then(|k| k.as_str().map(unhex)).unwrap_or_default();
+                            self.items.push_back((k, v));
                         }
                     }
                 }
@@ -327,28 +362,35 @@ impl Accumulator for Acc {
     fn evaluate(&mut self) -> Result<ScalarValue> {
         Ok(match self.kind {
             Kind::CountIf => ScalarValue::Int64(Some(self.count)),
-            Kind::BoolAnd | Kind::BoolOr => ScalarValue::Boolean(self.flag),
+            Kind::BoolAnd | Kind::BoolOr => ScalarValue::Boolean(self.bool_result()),
             Kind::ArrayAgg | Kind::ArrayUniqueAgg => {
-                ScalarValue::LargeUtf8(Some(to_text(Value::Array(self.finish_items()))))
+                let mut out = String::from("[");
+                for (i, v) in self.final_items().into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write_canonical(v, &mut out);
+                }
+                out.push(']');
+                ScalarValue::LargeUtf8(Some(out))
             }
             Kind::ObjectAgg => {
                 let mut m = Map::new();
-                for item in self.finish_items() {
-                    if let Value::Array(mut pair) = item {
-                        let v = pair.pop().unwrap_or(Value::Null);
-                        if let Some(Value::String(k)) = pair.pop() {
-                            m.insert(k, v);
-                        }
+                for item in self.final_items() {
+                    if let Value::Array(pair) = item
+                        && let [Value::String(k), v] = pair.as_slice()
+                    {
+                        m.insert(k.clone(), v.clone());
                     }
                 }
-                ScalarValue::LargeUtf8(Some(to_text(Value::Object(m))))
+                ScalarValue::LargeUtf8(Some(text_of(&Value::Object(m))))
             }
             Kind::ListAgg => {
                 let parts: Vec<String> = self
-                    .finish_items()
+                    .final_items()
                     .into_iter()
                     .map(|v| match v {
-                        Value::String(s) => s,
+                        Value::String(s) => s.clone(),
                         other => other.to_string(),
                     })
                     .collect();

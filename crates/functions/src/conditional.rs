@@ -93,7 +93,7 @@ fn decode_types(t: &[DataType]) -> Result<(DataType, DataType)> {
         cmp.push(t[1 + 2 * i].clone());
         res.push(t[2 + 2 * i].clone());
     }
-    if t.len() % 2 == 0 {
+    if t.len().is_multiple_of(2) {
         res.push(t[t.len() - 1].clone());
     }
     Ok((compare_type(&cmp)?, union_type(&res)?))
@@ -120,7 +120,7 @@ fn decode_row(ctx: &Ctx, v: &[Val]) -> Result<Out> {
             return Ok(val_to_out(v[2 + 2 * i], ctx.ret));
         }
     }
-    if v.len() % 2 == 0 {
+    if v.len().is_multiple_of(2) {
         return Ok(val_to_out(v[v.len() - 1], ctx.ret));
     }
     Ok(Out::Null)
@@ -178,7 +178,7 @@ fn zeroifnull_row(ctx: &Ctx, v: &[Val]) -> Result<Out> {
 fn nullifzero_row(ctx: &Ctx, v: &[Val]) -> Result<Out> {
     Ok(match v[0] {
         Val::Int(0) | Val::Dec(0, _, _) => Out::Null,
-        Val::F64(f) if f == 0.0 => Out::Null,
+        Val::F64(0.0) => Out::Null,
         x => val_to_out(x, ctx.ret),
     })
 }

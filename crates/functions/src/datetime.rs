@@ -15,7 +15,10 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Timelike}
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::simplify::{ExprSimplifyResult, SimplifyContext};
+use datafusion::logical_expr::expr::ScalarFunction;
+use datafusion::logical_expr::planner::{ExprPlanner, PlannerResult};
 use datafusion::logical_expr::{Expr, ScalarUDF, Volatility};
+use std::sync::Arc;
 
 /// A Snowflake date or time part.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,8 +50,15 @@ pub(crate) enum Part {
 
 pub(crate) fn parse_part(s: &str) -> Option<Part> {
     use Part::*;
-    let l = s.trim().trim_matches(['\'', '"']).to_ascii_lowercase();
-    Some(match l.as_str() {
+    let t = s.trim().trim_matches(['\'', '"']);
+    let mut buf = [0u8; 24];
+    if t.len() > buf.len() {
+        return None;
+    }
+    buf[..t.len()].copy_from_slice(t.as_bytes());
+    buf[..t.len()].make_ascii_lowercase();
+    let l = std::str::from_utf8(&buf[..t.len()]).ok()?;
+    Some(match l {
         "year" | "y" | "yy" | "yyy" | "yyyy" | "yr" | "years" | "yrs" => Year,
         "quarter" | "q" | "qtr" | "qtrs" | "quarters" => Quarter,
         "month" | "mm" | "mon" | "mons" | "months" => Month,
@@ -294,10 +304,10 @@ pub(crate) fn trunc(dt: NaiveDateTime, part: Part) -> Result<NaiveDateTime> {
 
 fn date_trunc_row(ctx: &Ctx, v: &[Val]) -> Result<Out> {
     let part = part_arg(v[0])?;
-    if let Val::Date(d) = v[1] {
-        if !is_date_level(part) {
-            return Ok(Out::Date(d));
-        }
+    if let Val::Date(d) = v[1]
+        && !is_date_level(part)
+    {
+        return Ok(Out::Date(d));
     }
     let Some(dt) = read_datetime(v[1])? else { return Ok(Out::Null) };
     emit(trunc(dt, part)?, ctx.ret)
@@ -447,12 +457,31 @@ fn now_row(_: &Ctx, _: &[Val]) -> Result<Out> {
     Ok(Out::Ts(chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)))
 }
 
+/// Plans `EXTRACT(part FROM x)` onto Snowflake's DATE_PART (Int64 results,
+/// Snowflake part names). DataFusion's own planner maps EXTRACT to its
+/// built-in date_part, so this must come before the default planners.
+#[derive(Debug, Default)]
+pub struct ExtractPlanner;
+
+impl ExprPlanner for ExtractPlanner {
+    fn plan_extract(&self, args: Vec<Expr>) -> Result<PlannerResult<Vec<Expr>>> {
+        Ok(PlannerResult::Planned(Expr::ScalarFunction(ScalarFunction::new_udf(
+            Arc::new(date_part_udf()),
+            args,
+        ))))
+    }
+}
+
+fn date_part_udf() -> ScalarUDF {
+    Func::new("date_part", 2, 2, ret_i64, date_part_row).alias("datepart").udf()
+}
+
 pub(crate) fn udfs() -> Vec<ScalarUDF> {
     let mut v = vec![
         Func::new("dateadd", 3, 3, dateadd_ret, dateadd_row).alias("timestampadd").alias("timeadd").udf(),
         Func::new("datediff", 3, 3, ret_i64, datediff_row).alias("timestampdiff").alias("timediff").udf(),
         Func::new("date_trunc", 2, 2, date_trunc_ret, date_trunc_row).alias("datetrunc").udf(),
-        Func::new("date_part", 2, 2, ret_i64, date_part_row).alias("datepart").udf(),
+        date_part_udf(),
         Func::new("add_months", 2, 2, add_months_ret, add_months_row).udf(),
         Func::new("last_day", 1, 2, ret_date, last_day_row).udf(),
         Func::new("dayname", 1, 1, ret_utf8, dayname_row).udf(),

@@ -117,7 +117,7 @@ impl TableProvider for GeneratorTable {
     }
 
     fn table_type(&self) -> TableType {
-        TableType::Temporary
+        TableType::Base
     }
 
     // `TableProvider::scan` is declared with `#[async_trait]`; this is its

@@ -10,7 +10,7 @@ use crate::error::json_parse_error;
 use crate::rows::Val;
 use crate::temporal::{fmt_date, fmt_time, fmt_ts};
 use datafusion::common::Result;
-use serde_json::{Map, Number, Value};
+use serde_json::{Number, Value};
 
 /// Parses JSON text for PARSE_JSON; errors use Snowflake's code 100069.
 pub(crate) fn parse_json_strict(s: &str) -> Result<Value> {
@@ -29,26 +29,58 @@ fn describe(e: &serde_json::Error) -> String {
     format!("{what}, pos {}", e.column())
 }
 
-/// Sorts object keys recursively (Snowflake presents OBJECT keys in order).
-pub(crate) fn canonicalize(v: Value) -> Value {
+/// Compact canonical JSON text (object keys sorted).
+pub(crate) fn to_text(v: Value) -> String {
+    text_of(&v)
+}
+
+/// Compact canonical JSON text of a borrowed value.
+pub(crate) fn text_of(v: &Value) -> String {
+    let mut out = String::new();
+    write_canonical(v, &mut out);
+    out
+}
+
+/// Appends `v` as compact JSON with object keys in sorted order.
+pub(crate) fn write_canonical(v: &Value, out: &mut String) {
     match v {
         Value::Object(m) => {
-            let mut entries: Vec<(String, Value)> = m.into_iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
-            let mut out = Map::with_capacity(entries.len());
-            for (k, v) in entries {
-                out.insert(k, canonicalize(v));
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_str(k, out);
+                out.push(':');
+                write_canonical(&m[k], out);
             }
-            Value::Object(out)
+            out.push('}');
         }
-        Value::Array(a) => Value::Array(a.into_iter().map(canonicalize).collect()),
-        other => other,
+        Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(x, out);
+            }
+            out.push(']');
+        }
+        Value::String(s) => write_str(s, out),
+        other => out.push_str(&other.to_string()),
     }
 }
 
-/// Compact canonical JSON text.
-pub(crate) fn to_text(v: Value) -> String {
-    canonicalize(v).to_string()
+fn write_str(s: &str, out: &mut String) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        out.push_str(&Value::String(s.to_string()).to_string());
+    }
 }
 
 /// A float as a JSON value (non-finite values become strings, as in Snowflake).
@@ -74,10 +106,10 @@ pub(crate) fn dec_json(v: i128, scale: i8) -> Value {
         }
     }
     let d = 10i128.pow(scale.max(0) as u32);
-    if v % d == 0 {
-        if let Ok(x) = i64::try_from(v / d) {
-            return Value::Number(Number::from(x));
-        }
+    if v % d == 0
+        && let Ok(x) = i64::try_from(v / d)
+    {
+        return Value::Number(Number::from(x));
     }
     let f = v as f64 / 10f64.powi(scale as i32);
     Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)
@@ -120,7 +152,7 @@ pub(crate) fn read_variant(v: Val) -> Option<Value> {
 pub(crate) fn json_to_plain_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
-        other => canonicalize(other.clone()).to_string(),
+        other => text_of(other),
     }
 }
 
@@ -179,5 +211,6 @@ mod tests {
         assert_eq!(type_name(&serde_json::json!(1.5), None), "DECIMAL");
         assert_eq!(type_name(&serde_json::json!(1.5e3), Some("1.5e3")), "DOUBLE");
         assert!(parse_json_strict("{").is_err());
+        assert_eq!(to_text(serde_json::json!({"q":"a\"b\n","e":[]})), r#"{"e":[],"q":"a\"b\n"}"#);
     }
 }

@@ -21,12 +21,14 @@ mod regex;
 mod rows;
 mod strings;
 mod temporal;
+mod values;
 mod variant;
 
 #[cfg(test)]
 mod tests;
 
 pub use error::{SfFunctionError, find_sf_error, sf_error};
+pub use datetime::ExtractPlanner;
 pub use generator::{GeneratorFunction, GeneratorTable, SEQ_COLUMN};
 
 use datafusion::error::Result;
@@ -34,6 +36,11 @@ use datafusion::prelude::SessionContext;
 use std::sync::Arc;
 
 /// Registers every Snowflake function (scalar, aggregate and table) in `ctx`.
+///
+/// `EXTRACT(part FROM x)` is planned by DataFusion's built-in expression
+/// planner before any registered one; a session that wants Snowflake's
+/// EXTRACT should put [`ExtractPlanner`] first in its expression planners
+/// (see [`expr_planners`]).
 pub fn register_all(ctx: &SessionContext) -> Result<()> {
     let scalars = [
         conditional::udfs(),
@@ -54,4 +61,10 @@ pub fn register_all(ctx: &SessionContext) -> Result<()> {
     }
     ctx.register_udtf("generator", Arc::new(GeneratorFunction));
     Ok(())
+}
+
+/// The expression planners this crate provides, to be placed before
+/// DataFusion's defaults when building a `SessionState`.
+pub fn expr_planners() -> Vec<Arc<dyn datafusion::logical_expr::planner::ExprPlanner>> {
+    vec![Arc::new(ExtractPlanner)]
 }

@@ -242,10 +242,10 @@ fn parse_other_date(s: &str) -> Option<NaiveDate> {
 pub(crate) fn parse_auto_date(s: &str) -> Option<NaiveDate> {
     let t = s.trim();
     let mut c = Cursor { b: t.as_bytes(), i: 0 };
-    if let Some(d) = parse_iso_date(&mut c) {
-        if c.done() {
-            return Some(d);
-        }
+    if let Some(d) = parse_iso_date(&mut c)
+        && c.done()
+    {
+        return Some(d);
     }
     parse_auto_timestamp(t).map(|(dt, _)| dt.date())
 }

@@ -50,7 +50,7 @@ fn check_json_row(_: &Ctx, v: &[Val]) -> Result<Out> {
 // ---- constructors ------------------------------------------------------------------
 
 fn object_build(v: &[Val], keep_null: bool) -> Result<Out> {
-    if v.len() % 2 != 0 {
+    if !v.len().is_multiple_of(2) {
         return Err(invalid_argument("OBJECT_CONSTRUCT requires an even number of arguments"));
     }
     let mut m = Map::new();

@@ -191,9 +191,7 @@ pub async fn execute_sql_ddl(engine: &Engine, session: &mut Session, statement: 
                 return Err(SfError::already_exists(&display_ident(&name)));
             }
             // Plan the query once to validate it and learn its columns.
-            let mut query_statement = Statement::Query(view.query.clone());
             let v = engine.read_view(session, Vec::new());
-            engine.prepare_statement(session, &mut query_statement, &v, "CREATE VIEW")?;
             let stream = engine.query_stream(session, Statement::Query(view.query.clone()), v).await?;
             let schema_ref = stream.schema();
             let columns: Vec<Column> = schema_ref
@@ -202,13 +200,23 @@ pub async fn execute_sql_ddl(engine: &Engine, session: &mut Session, statement: 
                 .enumerate()
                 .map(|(i, f)| Column { id: i as u32 + 1, name: f.name().clone(), sf_type: SfType::of_field(f).to_sql(), nullable: true, default: None, comment: None })
                 .collect();
-            let def = TableDef { kind: TableKind::View { query: query_statement.to_string() }, next_column_id: columns.len() as u32 + 1, columns };
+            // The original text is kept and resolved at each use against the creating session's database
+            // and schema (stored in the view's options), as Snowflake resolves view bodies.
+            let def = TableDef { kind: TableKind::View { query: view.query.to_string() }, next_column_id: columns.len() as u32 + 1, columns };
             let id = engine.store().reserve_id();
-            commit(engine, vec![Op::CreateTable { db, schema, id, name: name.clone(), info: info(session, view.comment.clone()), def, replace: view.or_replace }]).await?;
+            let mut view_info = info(session, view.comment.clone());
+            if let Some(current) = &session.database {
+                view_info.options.insert("database".into(), current.clone());
+            }
+            if let Some(current) = &session.schema {
+                view_info.options.insert("schema".into(), current.clone());
+            }
+            commit(engine, vec![Op::CreateTable { db, schema, id, name: name.clone(), info: view_info, def, replace: view.or_replace }]).await?;
             Ok(QueryResult::message(statement_type::DDL, format!("View {} successfully created.", display_ident(&name))))
         }
         Statement::Drop { object_type, if_exists, names, .. } => {
             let mut last = String::new();
+            let mut absent = false;
             for name in &names {
                 let p = parts(name);
                 let shown = p.iter().map(|s| display_ident(s)).collect::<Vec<_>>().join(".");
@@ -217,7 +225,7 @@ pub async fn execute_sql_ddl(engine: &Engine, session: &mut Session, statement: 
                     ObjectType::Database => {
                         let db = p.join(".");
                         if !catalog.databases.contains_key(&db) {
-                            if if_exists { continue } else { return Err(SfError::kind_not_found("Database", &shown)) }
+                            if if_exists { absent = true; last = p.last().cloned().unwrap_or_default(); continue } else { return Err(SfError::kind_not_found("Database", &shown)) }
                         }
                         if session.database.as_deref() == Some(db.as_str()) {
                             session.database = None;
@@ -232,7 +240,7 @@ pub async fn execute_sql_ddl(engine: &Engine, session: &mut Session, statement: 
                             _ => return Err(SfError::compilation("invalid schema name")),
                         };
                         if catalog.schema(&db, &schema).is_none() {
-                            if if_exists { continue } else { return Err(SfError::kind_not_found("Schema", &shown)) }
+                            if if_exists { absent = true; last = p.last().cloned().unwrap_or_default(); continue } else { return Err(SfError::kind_not_found("Schema", &shown)) }
                         }
                         if session.database.as_deref() == Some(db.as_str()) && session.schema.as_deref() == Some(schema.as_str()) {
                             session.schema = None;
@@ -242,7 +250,7 @@ pub async fn execute_sql_ddl(engine: &Engine, session: &mut Session, statement: 
                     ObjectType::Table | ObjectType::View => {
                         let (db, schema, table) = resolve_schema(session, &p, "DROP")?;
                         let Some(entry) = catalog.table(&db, &schema, &table) else {
-                            if if_exists { continue } else { return Err(SfError::object_not_found(&shown)) }
+                            if if_exists { absent = true; last = p.last().cloned().unwrap_or_default(); continue } else { return Err(SfError::object_not_found(&shown)) }
                         };
                         let is_view = matches!(entry.def.kind, TableKind::View { .. });
                         if is_view != (object_type == ObjectType::View) {
@@ -258,6 +266,12 @@ pub async fn execute_sql_ddl(engine: &Engine, session: &mut Session, statement: 
                     other => return Err(SfError::unsupported(format!("DROP {other}"))),
                 };
                 commit(engine, vec![op]).await?;
+            }
+            if absent && names.len() == 1 {
+                return Ok(QueryResult::message(
+                    statement_type::DDL,
+                    format!("Drop statement executed successfully ({} already dropped).", display_ident(&last)),
+                ));
             }
             Ok(QueryResult::message(statement_type::DDL, format!("{} successfully dropped.", display_ident(&last))))
         }

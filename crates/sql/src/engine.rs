@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::{SessionStateBuilder, TaskContext};
+use datafusion::execution::memory_pool::GreedyMemoryPool;
 use datafusion::execution::context::SessionState;
-use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use datafusion::physical_plan::SendableRecordBatchStream;
+use datafusion::execution::runtime_env::RuntimeEnv;
+use datafusion::physical_plan::{SendableRecordBatchStream, execute_stream};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::sqlparser::ast::{self, Statement};
 use futures::StreamExt;
@@ -70,7 +71,16 @@ impl Engine {
         session_config.options_mut().sql_parser.enable_ident_normalization = false;
         session_config.options_mut().sql_parser.dialect = datafusion::config::Dialect::Snowflake;
         session_config.options_mut().execution.time_zone = Some("+00:00".into());
-        let ctx = SessionContext::new_with_config(session_config);
+        // One optimizer pass: Snowflake-style short statements dominate, and a second pass rarely changes them.
+        session_config.options_mut().optimizer.max_passes = 1;
+        // Snowflake's EXTRACT (floe-functions' planner) must come before DataFusion's own.
+        let mut builder = SessionStateBuilder::new().with_config(session_config).with_default_features();
+        if let Some(planners) = builder.expr_planners() {
+            for (i, planner) in functions::expr_planners().into_iter().enumerate() {
+                planners.insert(i, planner);
+            }
+        }
+        let ctx = SessionContext::new_with_state(builder.build());
         functions::register_all(&ctx).map_err(from_datafusion)?;
         let base_state = ctx.state();
         Ok(Engine {
@@ -161,28 +171,50 @@ impl Engine {
         }
     }
 
-    /// A DataFusion state whose catalogs are `view`, with this statement's memory limit.
-    pub(crate) fn df_state(&self, view: Arc<View>) -> Result<SessionState, SfError> {
-        let runtime = RuntimeEnvBuilder::new()
-            .with_memory_limit(self.inner.config.statement_memory_bytes, 1.0)
-            .build_arc()
-            .map_err(from_datafusion)?;
-        Ok(SessionStateBuilder::new_from_existing(self.inner.base_state.clone())
-            .with_catalog_list(Arc::new(Catalogs(view)))
-            .with_runtime_env(runtime)
-            .build())
+    /// A DataFusion state whose catalogs are `view` (a clone of the base state: no function re-registration).
+    pub(crate) fn df_state(&self, view: Arc<View>) -> SessionState {
+        let mut state = self.inner.base_state.clone();
+        state.register_catalog_list(Arc::new(Catalogs(view)));
+        state
+    }
+
+    /// The task context one statement executes with: its own memory pool, shared disk and object stores.
+    fn task_context(&self, state: &SessionState) -> Arc<TaskContext> {
+        let base = state.runtime_env();
+        let runtime = RuntimeEnv {
+            memory_pool: Arc::new(GreedyMemoryPool::new(self.inner.config.statement_memory_bytes)),
+            disk_manager: base.disk_manager.clone(),
+            cache_manager: base.cache_manager.clone(),
+            object_store_registry: base.object_store_registry.clone(),
+        };
+        Arc::new(TaskContext::from(state).with_runtime(Arc::new(runtime)))
     }
 
     /// Plans a query statement (already parsed) and returns its result stream.
     pub(crate) async fn query_stream(&self, session: &Session, mut statement: Statement, view: Arc<View>) -> Result<SendableRecordBatchStream, SfError> {
+        let t0 = std::time::Instant::now();
         self.prepare_statement(session, &mut statement, &view, "SELECT")?;
-        let state = self.df_state(view)?;
+        let t1 = std::time::Instant::now();
+        let state = self.df_state(view);
+        let t2 = std::time::Instant::now();
         let plan = state
             .statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(statement)))
             .await
             .map_err(from_datafusion)?;
-        let df = datafusion::dataframe::DataFrame::new(state, plan);
-        df.execute_stream().await.map_err(from_datafusion)
+        let t3 = std::time::Instant::now();
+        let optimized = state.optimize(&plan).map_err(from_datafusion)?;
+        let t4 = std::time::Instant::now();
+        let physical = state.query_planner().create_physical_plan(&optimized, &state).await.map_err(from_datafusion)?;
+        tracing::debug!(optimize_us = (t4 - t3).as_micros() as u64, "optimized");
+        let stream = execute_stream(physical, self.task_context(&state)).map_err(from_datafusion);
+        tracing::debug!(
+            rewrite_us = (t1 - t0).as_micros() as u64,
+            state_us = (t2 - t1).as_micros() as u64,
+            logical_us = (t3 - t2).as_micros() as u64,
+            physical_us = t3.elapsed().as_micros() as u64,
+            "planned query"
+        );
+        stream
     }
 
     /// Applies floe's rewrites and table resolution to a statement.

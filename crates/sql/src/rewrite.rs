@@ -7,7 +7,7 @@ use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
     self, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, JsonPathElem, ObjectName, ObjectNamePart,
-    Query, SelectItem, SetExpr, Statement, TableFactor, Value, visit_expressions_mut, visit_relations_mut,
+    Query, SelectItem, SetExpr, Statement, TableFactor, Value, visit_expressions_mut,
 };
 use datafusion::sql::sqlparser::dialect::SnowflakeDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -98,25 +98,10 @@ pub fn name_projection(query: &mut Query) {
                 _ => {}
             }
             if let SelectItem::UnnamedExpr(expr) = item {
-                let name = match expr {
-                    Expr::JsonAccess { path, .. } => json_leaf_name(path),
-                    Expr::Cast { expr: inner, .. } if matches!(inner.as_ref(), Expr::JsonAccess { .. }) => {
-                        let Expr::JsonAccess { path, .. } = inner.as_ref() else { unreachable!() };
-                        json_leaf_name(path)
-                    }
-                    _ => expr.to_string().to_uppercase(),
-                };
+                let name = expr.to_string().to_uppercase();
                 *item = SelectItem::ExprWithAlias { expr: expr.clone(), alias: unique(name) };
             }
         }
-    }
-}
-
-fn json_leaf_name(path: &ast::JsonPath) -> String {
-    match path.path.last() {
-        Some(JsonPathElem::Dot { key, .. }) => key.to_uppercase(),
-        Some(JsonPathElem::Bracket { key }) => key.to_string().trim_matches('\'').to_uppercase(),
-        _ => "VALUE".into(),
     }
 }
 
@@ -213,6 +198,11 @@ fn rewrite_expr(expr: &mut Expr, ctx: &Context<'_>) -> Result<(), SfError> {
                 }
             }
         }
+        Expr::Value(v) if matches!(&v.value, Value::Placeholder(p) if p.starts_with('$') && p[1..].chars().all(|c| c.is_ascii_digit())) => {
+            // `$n` names the n-th column of the FROM source (COLUMNn for VALUES).
+            let Value::Placeholder(p) = &v.value else { unreachable!() };
+            *expr = Expr::Identifier(Ident::new(format!("COLUMN{}", &p[1..])));
+        }
         Expr::JsonAccess { value, path } => {
             let text = json_path_text(path);
             *expr = parse_expr(&format!("get_path({value}, '{}')", text.replace('\'', "''")))?;
@@ -226,7 +216,8 @@ fn rewrite_expr(expr: &mut Expr, ctx: &Context<'_>) -> Result<(), SfError> {
                 (SfType::Object, _) => Some(format!("to_object({inner})")),
                 (SfType::Array, _) => Some(format!("to_array({inner})")),
                 (SfType::Varchar(_), true) => Some(format!("to_varchar({inner})")),
-                (SfType::Number(p, s), true) => Some(format!("{try_prefix}to_number({inner}, {p}, {s})")),
+                // Snowflake rounds (half away from zero) when casting to NUMBER; Arrow's cast truncates.
+                (SfType::Number(p, s), _) => Some(format!("{try_prefix}to_number({inner}, {p}, {s})")),
                 (SfType::Float, true) => Some(format!("{try_prefix}to_double({inner})")),
                 (SfType::Boolean, true) => Some(format!("{try_prefix}to_boolean({inner})")),
                 (SfType::Date, true) => Some(format!("{try_prefix}to_date({inner})")),
@@ -402,27 +393,81 @@ fn cte_names(statement: &Statement) -> HashSet<String> {
     all
 }
 
-/// Qualifies every table reference as DATABASE.SCHEMA.TABLE, failing with Snowflake's errors.
+/// Qualifies every table reference as DATABASE.SCHEMA.TABLE, failing with Snowflake's errors, and expands
+/// views into their (resolved) defining queries.
 pub fn resolve_tables(statement: &mut Statement, catalog: &Catalog, database: Option<&str>, schema: Option<&str>, verb: &str) -> Result<(), SfError> {
-    let ctes = cte_names(statement);
-    let mut failure = None;
-    let _ = visit_relations_mut(statement, |name| {
-        let parts: Vec<String> = name.0.iter().map(|p| p.as_ident().map(|i| i.value.clone()).unwrap_or_default()).collect();
-        if parts.len() == 1 && (ctes.contains(&parts[0]) || parts[0] == "generator") {
-            return ControlFlow::Continue(());
-        }
-        match qualify(&parts, catalog, database, schema, verb) {
-            Ok((db, sc, table)) => {
-                *name = ObjectName::from(vec![Ident::with_quote('"', db), Ident::with_quote('"', sc), Ident::with_quote('"', table)]);
-                ControlFlow::Continue(())
+    struct Resolver<'a> {
+        ctes: HashSet<String>,
+        catalog: &'a Catalog,
+        database: Option<&'a str>,
+        schema: Option<&'a str>,
+        verb: &'a str,
+        depth: usize,
+        failure: Option<SfError>,
+    }
+    impl ast::VisitorMut for Resolver<'_> {
+        type Break = ();
+        fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+            match self.resolve(factor) {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(e) => {
+                    self.failure = Some(e);
+                    ControlFlow::Break(())
+                }
             }
-            Err(e) => {
-                failure = Some(e);
-                ControlFlow::Break(())
-            }
         }
-    });
-    failure.map_or(Ok(()), Err)
+    }
+    impl Resolver<'_> {
+        fn resolve(&mut self, factor: &mut TableFactor) -> Result<(), SfError> {
+            let TableFactor::Table { name, alias, args: None, .. } = factor else { return Ok(()) };
+            let parts: Vec<String> = name.0.iter().map(|p| p.as_ident().map(|i| i.value.clone()).unwrap_or_default()).collect();
+            if parts.len() == 1 && self.ctes.contains(&parts[0]) {
+                return Ok(());
+            }
+            let (db, sc, table) = qualify(&parts, self.catalog, self.database, self.schema, self.verb)?;
+            let entry = self.catalog.table(&db, &sc, &table).expect("qualified");
+            if let store::TableKind::View { query } = &entry.def.kind {
+                if self.depth > 16 {
+                    return Err(SfError::compilation(format!("View '{table}' is defined recursively.")));
+                }
+                let view_db = entry.info.options.get("database").cloned().unwrap_or(db.clone());
+                let view_schema = entry.info.options.get("schema").cloned().unwrap_or(sc.clone());
+                let crate::parse::Stmt::Sql(mut inner) = crate::parse::parse_one(query)? else {
+                    return Err(SfError::internal("view text is not a query"));
+                };
+                rewrite_table_factors_in(&mut inner)?;
+                let mut nested = Resolver {
+                    ctes: cte_names(&inner),
+                    catalog: self.catalog,
+                    database: Some(&view_db),
+                    schema: Some(&view_schema),
+                    verb: self.verb,
+                    depth: self.depth + 1,
+                    failure: None,
+                };
+                let _ = ast::VisitMut::visit(inner.as_mut(), &mut nested);
+                if let Some(e) = nested.failure {
+                    return Err(e);
+                }
+                let Statement::Query(subquery) = *inner else { return Err(SfError::internal("view text is not a query")) };
+                let alias = alias.clone().unwrap_or_else(|| ast::TableAlias { explicit: false, name: Ident::with_quote('"', table.clone()), columns: vec![], at: None });
+                *factor = TableFactor::Derived { lateral: false, subquery, alias: Some(alias), sample: None };
+                return Ok(());
+            }
+            *name = ObjectName::from(vec![Ident::with_quote('"', db), Ident::with_quote('"', sc), Ident::with_quote('"', table)]);
+            Ok(())
+        }
+    }
+    let mut resolver = Resolver { ctes: cte_names(statement), catalog, database, schema, verb, depth: 0, failure: None };
+    let _ = ast::VisitMut::visit(statement, &mut resolver);
+    resolver.failure.map_or(Ok(()), Err)
+}
+
+fn rewrite_table_factors_in(statement: &mut Statement) -> Result<(), SfError> {
+    match statement {
+        Statement::Query(q) => rewrite_table_factors(q),
+        _ => Ok(()),
+    }
 }
 
 /// Resolves a 1-3 part table name against the session's current database and schema.

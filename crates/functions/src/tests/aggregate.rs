@@ -83,3 +83,23 @@ async fn bool_aggs() {
     assert_eq!(r, vec![vec!["NULL"]]);
     assert_eq!(one("select boolor_agg(x) from (values (0), (2)) v(x)").await, "true");
 }
+
+#[tokio::test]
+async fn sliding_window_frames() {
+    let c = ctx();
+    let q = "select x, array_agg(x) over (order by x rows between 1 preceding and current row), \
+             count_if(x > 1) over (order by x rows between 1 preceding and current row), \
+             booland_agg(x < 3) over (order by x rows between 1 preceding and current row) \
+             from (values (1), (2), (3)) t(x) order by x";
+    let r = rows(&c, q).await.unwrap();
+    assert_eq!(
+        r,
+        vec![
+            vec!["1", "[1]", "0", "true"],
+            vec!["2", "[1,2]", "1", "true"],
+            vec!["3", "[2,3]", "2", "false"]
+        ]
+    );
+    let q = "select listagg(x, '-') over (order by x) from (values (1), (2)) t(x) order by 1";
+    assert_eq!(rows(&c, q).await.unwrap(), vec![vec!["1"], vec!["1-2"]]);
+}

@@ -104,3 +104,23 @@ async fn calendar_helpers() {
     assert_eq!(type_of("select getdate()").await, "Timestamp(ns, \"+00:00\")");
     assert_eq!(type_of("select sysdate()").await, "Timestamp(ns)");
 }
+
+#[tokio::test]
+async fn extract_planner_uses_snowflake_date_part() {
+    use datafusion::execution::SessionStateBuilder;
+    use datafusion::prelude::SessionContext;
+    let mut builder = SessionStateBuilder::new().with_default_features();
+    if let Some(planners) = builder.expr_planners() {
+        for (i, p) in crate::expr_planners().into_iter().enumerate() {
+            planners.insert(i, p);
+        }
+    }
+    let ctx = SessionContext::new_with_state(builder.build());
+    crate::register_all(&ctx).unwrap();
+    let r = rows(&ctx, "select extract(dayofweekiso from '2024-03-17'::date), extract(year from '2024-03-17'::date)")
+        .await
+        .unwrap();
+    assert_eq!(r, vec![vec!["7", "2024"]]);
+    let df = ctx.sql("select extract(year from '2024-03-17'::date)").await.unwrap();
+    assert_eq!(df.schema().field(0).data_type().to_string(), "Int64");
+}

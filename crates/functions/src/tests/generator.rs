@@ -36,22 +36,3 @@ async fn bad_arguments() {
     assert!(rows(&c, "select * from generator()").await.is_err());
 }
 
-#[tokio::test]
-#[ignore]
-async fn perf_probe() {
-    let c = ctx();
-    for q in [
-        "select count(*) from generator(10000000)",
-        "select count(to_varchar(\"__FLOE_SEQ\")) from generator(10000000)",
-        "select sum(uniform(1, 10, random())) from generator(10000000)",
-        "select count(dateadd('day', \"__FLOE_SEQ\" % 1000, '2024-01-01'::date)) from generator(10000000)",
-        "select count(object_construct('a', \"__FLOE_SEQ\")) from generator(1000000)",
-        "select array_size(array_agg(\"__FLOE_SEQ\")) from generator(1000000)",
-        "select count(*) from (select \"__FLOE_SEQ\" % 1000 g, count_if(\"__FLOE_SEQ\" % 2 = 0) from generator(10000000) group by 1)",
-        "select sum(x) from (select array_size(array_agg(\"__FLOE_SEQ\") over (order by \"__FLOE_SEQ\" rows between 2 preceding and current row)) x from generator(1000))",
-    ] {
-        let t = std::time::Instant::now();
-        let r = rows(&c, q).await;
-        println!("{:?} {q} => {:?}", t.elapsed(), r.map(|r| r[0].clone()));
-    }
-}

@@ -1,0 +1,22 @@
+-- Transactions within one session: rollback discards, commit keeps, failed statements roll back alone.
+create database d5;
+create table c (id int, v int);
+insert into c values (1, 0);
+begin;
+update c set v = v + 1;
+insert into c values (2, 0);
+select * from c order by id;
+rollback;
+select * from c order by id;
+begin transaction;
+update c set v = 10 where id = 1;
+insert into c values (3, 'oops');
+select * from c order by id;
+commit;
+select * from c order by id;
+alter session set autocommit = false;
+insert into c values (4, 4);
+rollback;
+select count(*) from c;
+alter session unset autocommit;
+show parameters like 'AUTOCOMMIT';
