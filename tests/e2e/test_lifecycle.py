@@ -217,16 +217,28 @@ def test_long_statement_is_answered_by_result_polling(make_server):
     """With a 1 s hold the server answers 333333 and the connector polls getResultUrl until the end."""
     srv = make_server(extra_env={"FLOE_RESULT_HOLD_SECS": "1"})
     cur = srv.connect().cursor()
-    assert cur.execute(LONG_QUERY).fetchall() == [(3000000,)]
+    assert cur.execute(LONG_QUERY.replace("3000000", "8000000")).fetchall() == [(8000000,)]
 
 
-def test_client_timeout_aborts_the_statement(make_server):
-    """The connector's timeout sends abort-request; the statement stops with Snowflake's cancel error."""
+def test_abort_query_cancels_the_statement(make_server):
+    """cursor.abort_query (POST /queries/<id>/abort-request) stops a running statement with Snowflake's
+    cancel error; the session stays usable."""
+    import time
     import snowflake.connector
     srv = make_server(extra_env={"FLOE_RESULT_HOLD_SECS": "1"})
-    cur = srv.connect().cursor()
+    conn = srv.connect()
+    cur = conn.cursor()
+    cur.execute_async(LONG_QUERY.replace("3000000", "30000000"))
+    qid = cur.sfqid
+    time.sleep(0.5)
+    assert conn.get_query_status(qid).name == "RUNNING"
+    assert cur.abort_query(qid)
+    deadline = time.time() + 30
+    while conn.is_still_running(conn.get_query_status(qid)) and time.time() < deadline:
+        time.sleep(0.2)
+    assert conn.get_query_status(qid).name == "ABORTED", conn.get_query_status(qid)
     with pytest.raises(snowflake.connector.errors.Error) as err:
-        cur.execute(LONG_QUERY.replace("3000000", "30000000"), timeout=1)
+        cur.get_results_from_sfqid(qid)
+        cur.fetchall()
     assert "cancel" in str(err.value).lower(), str(err.value)
-    # The session is usable afterwards.
     assert cur.execute("select 1").fetchall() == [(1,)]

@@ -55,10 +55,18 @@ pub fn router(state: AppState) -> Router {
         .route("/queries/{id}/result", get(query_result))
         .route("/queries/{id}/abort-request", post(abort_query))
         .route("/monitoring/queries/{id}", get(query_status))
+        // snowflake-connector-python 5.x asks for `/monitoring/queries//<id>`.
+        .route("/monitoring/queries//{id}", get(query_status))
         .route("/session", post(session_delete))
         .route("/session/heartbeat", post(heartbeat))
         .route("/telemetry/send", post(|| async { axum::Json(json!({"success": true, "data": null})) }))
+        .fallback(unknown_route)
         .with_state(state)
+}
+
+async fn unknown_route(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    tracing::warn!(%method, %uri, "no such endpoint");
+    json_response(StatusCode::NOT_FOUND, json!({"success": false, "code": "390404", "message": format!("Unknown endpoint {method} {}.", uri.path()), "data": null}))
 }
 
 fn json_response(status: StatusCode, body: Value) -> Response {
