@@ -297,3 +297,18 @@ def test_long_result_from_table(server, db):
     assert len(rows) == n
     assert [r[0] for r in rows] == list(range(n))
     assert all(r[1] == "p" * 100 for r in rows)
+
+
+def test_temporary_table_is_dropped_when_its_session_ends(server, db):
+    first = server.connect(database=db, schema="PUBLIC")
+    cur = first.cursor()
+    cur.execute("create temporary table scratch (id int)")
+    cur.execute("insert into scratch values (1), (2)")
+    assert cur.execute("select count(*) from scratch").fetchall() == [(2,)]
+    kinds = {row[1]: row[4] for row in cur.execute("show tables").fetchall()}
+    assert kinds.get("SCRATCH") == "TEMPORARY", kinds
+    first.close()
+    second = server.connect(database=db, schema="PUBLIC")
+    names = [row[1] for row in second.cursor().execute("show tables").fetchall()]
+    assert "SCRATCH" not in names, names
+    second.close()

@@ -12,6 +12,26 @@ use crate::result::{QueryResult, statement_type};
 use crate::session::{PARAMS, Session};
 use crate::types::SfType;
 
+/// Table option naming the session that owns a temporary table.
+pub const TEMPORARY_SESSION: &str = "temporary_session";
+
+/// Store ops dropping the temporary tables of `session_id` (or of every session when `None`).
+pub fn temporary_table_drops(catalog: &store::Catalog, session_id: Option<u64>) -> Vec<Op> {
+    let wanted = session_id.map(|id| id.to_string());
+    catalog
+        .databases
+        .values()
+        .flat_map(|d| d.schemas.values())
+        .flat_map(|s| s.tables.values())
+        .filter(|t| match (t.info.options.get(TEMPORARY_SESSION), &wanted) {
+            (Some(owner), Some(w)) => owner == w,
+            (Some(_), None) => true,
+            _ => false,
+        })
+        .map(|t| Op::DropTable { id: t.id })
+        .collect()
+}
+
 fn ok() -> QueryResult {
     QueryResult::message(statement_type::DDL, "Statement executed successfully.")
 }
@@ -319,12 +339,14 @@ async fn create_table(engine: &Engine, session: &mut Session, create: ast::Creat
         return Err(SfError::compilation("Table must have at least one column."));
     }
     let kind = if create.transient { TableKind::Transient } else { TableKind::Table };
-    if create.temporary {
-        // floe keeps temporary tables as ordinary tables owned by the session's role; see ARCHITECTURE.md.
-    }
     let def = TableDef { kind, next_column_id: columns.len() as u32 + 1, columns };
     let id = engine.store().reserve_id();
-    let mut ops = vec![Op::CreateTable { db: db.clone(), schema: schema.clone(), id, name: name.clone(), info: info(session, comment), def: def.clone(), replace: create.or_replace }];
+    let mut table_info = info(session, comment);
+    if create.temporary {
+        // Dropped when the session ends (and at the next start if the server dies first).
+        table_info.options.insert(TEMPORARY_SESSION.into(), session.id.to_string());
+    }
+    let mut ops = vec![Op::CreateTable { db: db.clone(), schema: schema.clone(), id, name: name.clone(), info: table_info, def: def.clone(), replace: create.or_replace }];
     if let Some(mut stream) = source_stream {
         // CTAS: write the rows, then create and fill the table in one commit.
         let table = store::Table { id, name: name.clone(), info: info(session, None), def: def.clone(), data: Default::default() };

@@ -83,6 +83,11 @@ impl Engine {
         let ctx = SessionContext::new_with_state(builder.build());
         functions::register_all(&ctx).map_err(from_datafusion)?;
         let base_state = ctx.state();
+        // Sessions do not survive a restart, so neither do their temporary tables.
+        let leftovers = crate::ddl::temporary_table_drops(&store.snapshot(), None);
+        if !leftovers.is_empty() {
+            store.commit(leftovers).map_err(crate::errors::from_store)?;
+        }
         Ok(Engine {
             inner: Arc::new(Inner { store, config, base_state, locks: Default::default(), next_txn: AtomicU64::new(1) }),
         })
@@ -272,10 +277,16 @@ impl Engine {
         self.inner.locks.acquire(table_id, name, txn_id, timeout, cancel).await
     }
 
-    /// Ends a session: rolls back its open transaction.
+    /// Ends a session: rolls back its open transaction and drops its temporary tables.
     pub fn close_session(&self, session: &mut Session) {
         if let Some(txn) = session.txn.take() {
             self.rollback_txn(txn);
+        }
+        let drops = crate::ddl::temporary_table_drops(&self.inner.store.snapshot(), Some(session.id));
+        if !drops.is_empty() {
+            if let Err(e) = self.inner.store.commit(drops) {
+                tracing::warn!(session = session.id, error = %e, "could not drop temporary tables");
+            }
         }
     }
 }

@@ -255,6 +255,7 @@ pub fn show(engine: &Engine, session: &Session, what: &str, like: Option<&str>, 
                             .iter()
                             .map(|t| {
                                 s(match t.2.def.kind {
+                                    _ if t.2.info.options.contains_key(crate::ddl::TEMPORARY_SESSION) => "TEMPORARY",
                                     store::TableKind::Table => "TABLE",
                                     store::TableKind::Transient => "TRANSIENT",
                                     store::TableKind::View { .. } => "VIEW",
