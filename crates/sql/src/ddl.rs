@@ -304,14 +304,13 @@ async fn create_table(engine: &Engine, session: &mut Session, create: ast::Creat
     let catalog = engine.store().snapshot();
     let (db, schema, name) = resolve_schema(session, &parts(&create.name), "CREATE TABLE")?;
     let schema_entry = catalog.schema(&db, &schema).ok_or_else(|| SfError::kind_not_found("Schema", &format!("{}.{}", display_ident(&db), display_ident(&schema))))?;
-    if let Some(existing) = schema_entry.tables.get(&name) {
+    if schema_entry.tables.contains_key(&name) {
         if create.if_not_exists {
             return Ok(QueryResult::message(statement_type::DDL, format!("{} already exists, statement succeeded.", display_ident(&name))));
         }
         if !create.or_replace {
             return Err(SfError::already_exists(&display_ident(&name)));
         }
-        let _ = existing;
     }
     let comment = match &create.comment {
         Some(ast::CommentDef::WithEq(c)) | Some(ast::CommentDef::WithoutEq(c)) => Some(c.clone()),

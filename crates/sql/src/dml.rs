@@ -523,7 +523,6 @@ async fn merge_stmt(engine: &Engine, session: &Session, txn: &mut Txn, merge: as
     let strict = session.param("ERROR_ON_NONDETERMINISTIC_MERGE").eq_ignore_ascii_case("true");
     while let Some(batch) = next_batch(&mut stream, cancel).await? {
         let clause_col = batch.column(0).as_primitive::<Int64Type>().clone();
-        let rowids = batch.column(1).as_primitive::<Int64Type>().clone();
         for (i, kind) in kinds.iter().enumerate() {
             let mask: BooleanArray = clause_col.iter().map(|c| Some(c == Some(i as i64))).collect();
             let part = filter_record_batch(&batch, &mask).map_err(|e| from_datafusion(e.into()))?;
@@ -556,7 +555,6 @@ async fn merge_stmt(engine: &Engine, session: &Session, txn: &mut Txn, merge: as
                 }
             }
         }
-        let _ = rowids;
     }
     writer.flush(txn)?;
     let mut counts: Vec<(&str, u64)> = Vec::new();

@@ -30,12 +30,9 @@ pub fn from_datafusion(err: DataFusionError) -> SfError {
         return SfError::memory_exceeded(detail);
     }
     let text = err.to_string();
-    {
-        if let Some(name) = text.split("No field named ").nth(1) {
-            let name = name.split(['.', ' ']).next().unwrap_or(name).trim_matches('"').to_string();
-            let shown = name.rsplit('.').next().unwrap_or(&name).trim_matches('"').to_string();
-            return SfError::invalid_identifier(&shown);
-        }
+    if let Some(name) = text.split("No field named ").nth(1) {
+        let name = name.split(['.', ' ']).next().unwrap_or(name).trim_matches('"').to_string();
+        return SfError::invalid_identifier(&name);
     }
     if text.contains("Resources exhausted") {
         return SfError::memory_exceeded(&text);
