@@ -12,26 +12,6 @@ use crate::result::{QueryResult, statement_type};
 use crate::session::{PARAMS, Session};
 use crate::types::SfType;
 
-/// Table option naming the session that owns a temporary table.
-pub const TEMPORARY_SESSION: &str = "temporary_session";
-
-/// Store ops dropping the temporary tables of `session_id` (or of every session when `None`).
-pub fn temporary_table_drops(catalog: &store::Catalog, session_id: Option<u64>) -> Vec<Op> {
-    let wanted = session_id.map(|id| id.to_string());
-    catalog
-        .databases
-        .values()
-        .flat_map(|d| d.schemas.values())
-        .flat_map(|s| s.tables.values())
-        .filter(|t| match (t.info.options.get(TEMPORARY_SESSION), &wanted) {
-            (Some(owner), Some(w)) => owner == w,
-            (Some(_), None) => true,
-            _ => false,
-        })
-        .map(|t| Op::DropTable { id: t.id })
-        .collect()
-}
-
 fn ok() -> QueryResult {
     QueryResult::message(statement_type::DDL, "Statement executed successfully.")
 }
@@ -269,7 +249,7 @@ pub async fn execute_sql_ddl(engine: &Engine, session: &mut Session, statement: 
                     }
                     ObjectType::Table | ObjectType::View => {
                         let (db, schema, table) = resolve_schema(session, &p, "DROP")?;
-                        let Some(entry) = catalog.table(&db, &schema, &table) else {
+                        let Some((_, entry)) = crate::temp::lookup(&catalog, &db, &schema, &table, session.id) else {
                             if if_exists { absent = true; last = p.last().cloned().unwrap_or_default(); continue } else { return Err(SfError::object_not_found(&shown)) }
                         };
                         let is_view = matches!(entry.def.kind, TableKind::View { .. });
@@ -302,14 +282,16 @@ pub async fn execute_sql_ddl(engine: &Engine, session: &mut Session, statement: 
 
 async fn create_table(engine: &Engine, session: &mut Session, create: ast::CreateTable, cancel: &CancellationToken) -> Result<QueryResult, SfError> {
     let catalog = engine.store().snapshot();
-    let (db, schema, name) = resolve_schema(session, &parts(&create.name), "CREATE TABLE")?;
+    let (db, schema, shown_name) = resolve_schema(session, &parts(&create.name), "CREATE TABLE")?;
     let schema_entry = catalog.schema(&db, &schema).ok_or_else(|| SfError::kind_not_found("Schema", &format!("{}.{}", display_ident(&db), display_ident(&schema))))?;
+    // A temporary table is stored under a session-qualified name (it may shadow a permanent table).
+    let name = if create.temporary { crate::temp::stored_name(&shown_name, session.id) } else { shown_name.clone() };
     if schema_entry.tables.contains_key(&name) {
         if create.if_not_exists {
-            return Ok(QueryResult::message(statement_type::DDL, format!("{} already exists, statement succeeded.", display_ident(&name))));
+            return Ok(QueryResult::message(statement_type::DDL, format!("{} already exists, statement succeeded.", display_ident(&shown_name))));
         }
         if !create.or_replace {
-            return Err(SfError::already_exists(&display_ident(&name)));
+            return Err(SfError::already_exists(&display_ident(&shown_name)));
         }
     }
     let comment = match &create.comment {
@@ -343,7 +325,7 @@ async fn create_table(engine: &Engine, session: &mut Session, create: ast::Creat
     let mut table_info = info(session, comment);
     if create.temporary {
         // Dropped when the session ends (and at the next start if the server dies first).
-        table_info.options.insert(TEMPORARY_SESSION.into(), session.id.to_string());
+        table_info.options.insert(crate::temp::TEMPORARY_SESSION.into(), session.id.to_string());
     }
     let mut ops = vec![Op::CreateTable { db: db.clone(), schema: schema.clone(), id, name: name.clone(), info: table_info, def: def.clone(), replace: create.or_replace }];
     if let Some(mut stream) = source_stream {
@@ -358,14 +340,14 @@ async fn create_table(engine: &Engine, session: &mut Session, create: ast::Creat
         ops.extend(txn.into_ops());
     }
     commit(engine, ops).await?;
-    Ok(QueryResult::message(statement_type::DDL, format!("Table {} successfully created.", display_ident(&name))))
+    Ok(QueryResult::message(statement_type::DDL, format!("Table {} successfully created.", display_ident(&shown_name))))
 }
 
 async fn alter_table(engine: &Engine, session: &mut Session, alter: ast::AlterTable) -> Result<QueryResult, SfError> {
     let catalog = engine.store().snapshot();
     let p = parts(&alter.name);
     let (db, schema, name) = resolve_schema(session, &p, "ALTER TABLE")?;
-    let Some(table) = catalog.table(&db, &schema, &name).cloned() else {
+    let Some(table) = crate::temp::lookup(&catalog, &db, &schema, &name, session.id).map(|(_, t)| t.clone()) else {
         if alter.if_exists {
             return Ok(ok());
         }
@@ -416,8 +398,9 @@ async fn alter_table(engine: &Engine, session: &mut Session, alter: ast::AlterTa
                 if catalog.schema(&ndb, &nschema).is_none() {
                     return Err(SfError::kind_not_found("Schema", &display_ident(&nschema)));
                 }
+                let ntable = if table.info.options.contains_key(crate::temp::TEMPORARY_SESSION) { crate::temp::stored_name(&ntable, session.id) } else { ntable };
                 if catalog.table(&ndb, &nschema, &ntable).is_some() {
-                    return Err(SfError::already_exists(&display_ident(&ntable)));
+                    return Err(SfError::already_exists(&display_ident(crate::temp::shown(&ntable))));
                 }
                 new_name = Some((ndb, nschema, ntable));
             }

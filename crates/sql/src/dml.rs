@@ -92,7 +92,7 @@ fn parts(name: &ast::ObjectName) -> Vec<String> {
 
 fn target_table(engine: &Engine, session: &Session, name: &ast::ObjectName, verb: &str, if_exists: bool) -> Result<Option<Arc<Table>>, SfError> {
     let catalog = engine.store().snapshot();
-    match rewrite::qualify(&parts(name), &catalog, session.database.as_deref(), session.schema.as_deref(), verb) {
+    match rewrite::qualify(&parts(name), &catalog, session.database.as_deref(), session.schema.as_deref(), session.id, verb) {
         Ok((db, schema, table)) => {
             let table = catalog.table(&db, &schema, &table).cloned().expect("qualified");
             if matches!(table.def.kind, store::TableKind::View { .. }) {

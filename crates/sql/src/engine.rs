@@ -13,7 +13,10 @@ use datafusion::execution::{SessionStateBuilder, TaskContext};
 use datafusion::execution::memory_pool::GreedyMemoryPool;
 use datafusion::execution::context::SessionState;
 use datafusion::execution::runtime_env::RuntimeEnv;
-use datafusion::physical_plan::{SendableRecordBatchStream, execute_stream};
+use datafusion::execution::FunctionRegistry;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::execution_plan::reset_plan_states;
+use datafusion::physical_plan::{ExecutionPlan, SendableRecordBatchStream, execute_stream};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::sqlparser::ast::{self, Statement};
 use futures::StreamExt;
@@ -23,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::errors::from_datafusion;
 use crate::parse::{self, Stmt};
+use crate::plan_cache;
 use crate::provider::{Catalogs, View};
 use crate::result::{QueryResult, statement_type};
 use crate::rewrite::{self, Context};
@@ -84,7 +88,7 @@ impl Engine {
         functions::register_all(&ctx).map_err(from_datafusion)?;
         let base_state = ctx.state();
         // Sessions do not survive a restart, so neither do their temporary tables.
-        let leftovers = crate::ddl::temporary_table_drops(&store.snapshot(), None);
+        let leftovers = crate::temp::drops(&store.snapshot(), None);
         if !leftovers.is_empty() {
             store.commit(leftovers).map_err(crate::errors::from_store)?;
         }
@@ -135,7 +139,7 @@ impl Engine {
         match statement {
             Statement::Query(_) => {
                 let view = self.read_view(session, Vec::new());
-                let stream = self.query_stream(session, statement, view).await?;
+                let stream = self.cached_query_stream(session, statement, view).await?;
                 let (mut schema, mut batches) = collect(stream, cancel).await?;
                 if let Some(renamed) = rewrite::strip_duplicate_marks(&schema) {
                     batches = batches
@@ -176,15 +180,19 @@ impl Engine {
         }
     }
 
-    /// A DataFusion state whose catalogs are `view` (a clone of the base state: no function re-registration).
+    /// A DataFusion state whose catalogs are `view` and whose clock starts now (a clone of the base state:
+    /// no function re-registration).
     pub(crate) fn df_state(&self, view: Arc<View>) -> SessionState {
         let mut state = self.inner.base_state.clone();
         state.register_catalog_list(Arc::new(Catalogs(view)));
+        // CURRENT_TIMESTAMP and friends are the statement's start, not the engine's.
+        state.mark_start_execution();
         state
     }
 
-    /// The task context one statement executes with: its own memory pool, shared disk and object stores.
-    fn task_context(&self, state: &SessionState) -> Arc<TaskContext> {
+    /// The task context one statement executes with: its own memory pool, shared disk and object stores,
+    /// and the view its table scans read (see `provider::FloeScanExec`).
+    fn task_context(&self, state: &SessionState, view: Arc<View>) -> Arc<TaskContext> {
         let base = state.runtime_env();
         let runtime = RuntimeEnv {
             memory_pool: Arc::new(GreedyMemoryPool::new(self.inner.config.statement_memory_bytes)),
@@ -192,34 +200,56 @@ impl Engine {
             cache_manager: base.cache_manager.clone(),
             object_store_registry: base.object_store_registry.clone(),
         };
-        Arc::new(TaskContext::from(state).with_runtime(Arc::new(runtime)))
+        let config = state.config().clone().with_extension(view);
+        Arc::new(TaskContext::from(state).with_session_config(config).with_runtime(Arc::new(runtime)))
     }
 
-    /// Plans a query statement (already parsed) and returns its result stream.
-    pub(crate) async fn query_stream(&self, session: &Session, mut statement: Statement, view: Arc<View>) -> Result<SendableRecordBatchStream, SfError> {
-        let t0 = std::time::Instant::now();
+    /// A top-level query through the session's plan cache (`plan_cache`): the statement is rewritten,
+    /// its comparison literals lifted into parameters, and a plan cached for the resulting text is
+    /// executed with the new values instead of planning again.
+    async fn cached_query_stream(&self, session: &mut Session, mut statement: Statement, view: Arc<View>) -> Result<SendableRecordBatchStream, SfError> {
         self.prepare_statement(session, &mut statement, &view, "SELECT")?;
-        let t1 = std::time::Instant::now();
-        let state = self.df_state(view);
-        let t2 = std::time::Instant::now();
+        let values = plan_cache::parameterize(&mut statement);
+        let key = plan_cache::key(session, &statement.to_string(), view.catalog.ddl_version);
+        if let Some(cached) = session.plans.get(&key) {
+            *cached.params.lock() = values;
+            let plan = reset_plan_states(cached.plan).map_err(from_datafusion)?;
+            let context = self.task_context(&self.inner.base_state, view);
+            return execute_stream(plan, context).map_err(from_datafusion);
+        }
+        let params: plan_cache::ParamCell = Arc::new(parking_lot::Mutex::new(values));
+        let mut state = self.df_state(view.clone());
+        for udf in plan_cache::param_udfs(&params) {
+            state.register_udf(Arc::new(udf)).map_err(from_datafusion)?;
+        }
         let plan = state
             .statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(statement)))
             .await
             .map_err(from_datafusion)?;
-        let t3 = std::time::Instant::now();
-        let optimized = state.optimize(&plan).map_err(from_datafusion)?;
-        let t4 = std::time::Instant::now();
-        let physical = state.query_planner().create_physical_plan(&optimized, &state).await.map_err(from_datafusion)?;
-        tracing::debug!(optimize_us = (t4 - t3).as_micros() as u64, "optimized");
-        let stream = execute_stream(physical, self.task_context(&state)).map_err(from_datafusion);
-        tracing::debug!(
-            rewrite_us = (t1 - t0).as_micros() as u64,
-            state_us = (t2 - t1).as_micros() as u64,
-            logical_us = (t3 - t2).as_micros() as u64,
-            physical_us = t3.elapsed().as_micros() as u64,
-            "planned query"
-        );
-        stream
+        let cacheable = plan_cache::cacheable(&plan);
+        let physical = self.physical_plan(&state, &plan).await?;
+        if cacheable {
+            session.plans.put(key, plan_cache::CachedPlan { plan: physical.clone(), schema: physical.schema(), params });
+        }
+        execute_stream(physical, self.task_context(&state, view)).map_err(from_datafusion)
+    }
+
+    /// Optimises a logical plan and builds its physical plan.
+    async fn physical_plan(&self, state: &SessionState, plan: &LogicalPlan) -> Result<Arc<dyn ExecutionPlan>, SfError> {
+        let optimized = state.optimize(plan).map_err(from_datafusion)?;
+        state.query_planner().create_physical_plan(&optimized, state).await.map_err(from_datafusion)
+    }
+
+    /// Plans a query statement (already parsed) and returns its result stream.
+    pub(crate) async fn query_stream(&self, session: &Session, mut statement: Statement, view: Arc<View>) -> Result<SendableRecordBatchStream, SfError> {
+        self.prepare_statement(session, &mut statement, &view, "SELECT")?;
+        let state = self.df_state(view.clone());
+        let plan = state
+            .statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(statement)))
+            .await
+            .map_err(from_datafusion)?;
+        let physical = self.physical_plan(&state, &plan).await?;
+        execute_stream(physical, self.task_context(&state, view)).map_err(from_datafusion)
     }
 
     /// Applies floe's rewrites and table resolution to a statement.
@@ -240,7 +270,7 @@ impl Engine {
         if let Some(e) = failure {
             return Err(e);
         }
-        rewrite::resolve_tables(statement, &view.catalog, session.database.as_deref(), session.schema.as_deref(), verb)
+        rewrite::resolve_tables(statement, &view.catalog, session.database.as_deref(), session.schema.as_deref(), session.id, verb)
     }
 
     /// Runs a SQL query text that floe generated, returning its stream.
@@ -282,7 +312,7 @@ impl Engine {
         if let Some(txn) = session.txn.take() {
             self.rollback_txn(txn);
         }
-        let drops = crate::ddl::temporary_table_drops(&self.inner.store.snapshot(), Some(session.id));
+        let drops = crate::temp::drops(&self.inner.store.snapshot(), Some(session.id));
         if !drops.is_empty() {
             if let Err(e) = self.inner.store.commit(drops) {
                 tracing::warn!(session = session.id, error = %e, "could not drop temporary tables");

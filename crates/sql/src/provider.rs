@@ -14,13 +14,18 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use datafusion::catalog::{CatalogProvider, CatalogProviderList, SchemaProvider, Session as DfSession, TableProvider};
 use datafusion::datasource::TableType;
-use datafusion::datasource::memory::MemorySourceConfig;
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::logical_expr::Expr;
-use datafusion::physical_plan::ExecutionPlan;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::execution::TaskContext;
+use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties, SendableRecordBatchStream};
+use futures::StreamExt;
 use store::{Catalog, Store, Table};
 
-use crate::txn::PendingTable;
+use crate::txn::{PendingSegment, PendingTable};
 use crate::types::SfType;
 
 /// Hidden column carrying `(segment id << 24) | row index`, present only in DML scans of the target.
@@ -136,41 +141,132 @@ impl TableProvider for FloeTable {
         TableType::Base
     }
     async fn scan(&self, state: &dyn DfSession, projection: Option<&Vec<usize>>, _filters: &[Expr], _limit: Option<usize>) -> DfResult<Arc<dyn ExecutionPlan>> {
-        let batches = tokio::task::block_in_place(|| scan_batches(&self.view, &self.table, &self.schema, self.with_rowid))?;
-        let n_partitions = state.config().target_partitions().max(1);
-        let mut partitions: Vec<Vec<RecordBatch>> = vec![Vec::new(); n_partitions.min(batches.len()).max(1)];
-        let n = partitions.len();
-        for (i, batch) in batches.into_iter().enumerate() {
-            partitions[i % n].push(batch);
-        }
-        Ok(MemorySourceConfig::try_new_exec(&partitions, self.schema.clone(), projection.cloned())?)
+        let _ = &self.view;
+        Ok(Arc::new(FloeScanExec::new(
+            self.table.id,
+            self.table.name.clone(),
+            self.schema.clone(),
+            projection.cloned(),
+            self.with_rowid,
+            state.config().target_partitions().max(1),
+        )?))
     }
 }
 
-/// All live rows of `table` in `view`, shaped to `schema` (column names, optional row id).
-pub fn scan_batches(view: &View, table: &Table, schema: &SchemaRef, with_rowid: bool) -> DfResult<Vec<RecordBatch>> {
-    let pending = view.pending.get(&table.id);
-    let empty = BTreeSet::new();
-    let mut out = Vec::new();
-    let committed = if pending.is_some_and(|p| p.truncated) { &[][..] } else { &table.data.segments[..] };
-    for segment in committed {
-        let batches = view.store.read_segment(segment).map_err(|e| DataFusionError::External(Box::new(e)))?;
-        let extra = pending.and_then(|p| p.deletes.get(&segment.id)).unwrap_or(&empty);
-        shape_segment(table, schema, segment.id, &batches, &segment.deleted, extra, with_rowid, &mut out)?;
+/// The scan of one table. The plan names the table by id and binds to data only when executed: the
+/// [`View`] comes from the task context's session config, so one physical plan can run against
+/// successive snapshots (the session plan cache relies on this; the catalog's `ddl_version` guards the
+/// table's shape). Segments are dealt round-robin to the partitions and read lazily, one at a time.
+#[derive(Debug)]
+pub struct FloeScanExec {
+    table_id: u64,
+    table_name: String,
+    /// The table's full schema (with the row id column when `with_rowid`).
+    schema: SchemaRef,
+    projection: Option<Vec<usize>>,
+    with_rowid: bool,
+    partitions: usize,
+    props: Arc<PlanProperties>,
+}
+
+impl FloeScanExec {
+    fn new(table_id: u64, table_name: String, schema: SchemaRef, projection: Option<Vec<usize>>, with_rowid: bool, partitions: usize) -> DfResult<Self> {
+        let projected = match &projection {
+            Some(p) => Arc::new(schema.project(p)?),
+            None => schema.clone(),
+        };
+        let props = PlanProperties::new(
+            EquivalenceProperties::new(projected),
+            Partitioning::UnknownPartitioning(partitions),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        );
+        Ok(FloeScanExec { table_id, table_name, schema, projection, with_rowid, partitions, props: Arc::new(props) })
     }
-    if let Some(pending) = pending {
-        for append in &pending.appends {
-            let extra = pending.deletes.get(&append.segment.id).unwrap_or(&empty);
-            shape_segment(table, schema, append.segment.id, &append.batches, &[], extra, with_rowid, &mut out)?;
-        }
+}
+
+impl DisplayAs for FloeScanExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "FloeScanExec: table={} (id {}), projection={:?}", self.table_name, self.table_id, self.projection)
     }
-    Ok(out)
+}
+
+/// One unit of scan work: a committed segment or a transaction's pending one.
+enum Piece {
+    Committed(Arc<store::Segment>),
+    Pending(PendingSegment),
+}
+
+impl ExecutionPlan for FloeScanExec {
+    fn name(&self) -> &str {
+        "FloeScanExec"
+    }
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.props
+    }
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![]
+    }
+    fn apply_expressions(&self, _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> DfResult<TreeNodeRecursion>) -> DfResult<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+    fn with_new_children(self: Arc<Self>, _children: Vec<Arc<dyn ExecutionPlan>>) -> DfResult<Arc<dyn ExecutionPlan>> {
+        Ok(self)
+    }
+    fn execute(&self, partition: usize, context: Arc<TaskContext>) -> DfResult<SendableRecordBatchStream> {
+        let view = context
+            .session_config()
+            .get_extension::<View>()
+            .ok_or_else(|| DataFusionError::Internal("table scan executed without a view".into()))?;
+        let Some(table) = view.catalog.table_by_id(self.table_id).cloned() else {
+            return Err(DataFusionError::Plan(format!("Object '{}' does not exist or not authorized.", self.table_name)));
+        };
+        let pending = view.pending.get(&table.id).cloned();
+        let committed: &[Arc<store::Segment>] = if pending.as_ref().is_some_and(|p| p.truncated) { &[] } else { &table.data.segments };
+        let pieces: Vec<Piece> = committed
+            .iter()
+            .cloned()
+            .map(Piece::Committed)
+            .chain(pending.iter().flat_map(|p| p.appends.iter().cloned().map(Piece::Pending)))
+            .enumerate()
+            .filter(|(i, _)| i % self.partitions == partition)
+            .map(|(_, p)| p)
+            .collect();
+        let schema = self.schema.clone();
+        let projection = self.projection.clone();
+        let with_rowid = self.with_rowid;
+        let out_schema = self.props.eq_properties.schema().clone();
+        let stream = futures::stream::iter(pieces).flat_map(move |piece| {
+            let extra = pending.as_ref();
+            let result = (|| {
+                let empty = BTreeSet::new();
+                let (id, batches, deleted) = match &piece {
+                    Piece::Committed(seg) => {
+                        let batches = view.store.read_segment(seg).map_err(|e| DataFusionError::External(Box::new(e)))?;
+                        (seg.id, batches, seg.deleted.clone())
+                    }
+                    Piece::Pending(p) => (p.segment.id, p.batches.clone(), Arc::new(Vec::new())),
+                };
+                let extra = extra.and_then(|p| p.deletes.get(&id)).unwrap_or(&empty);
+                let mut out = Vec::new();
+                shape_segment(&table, &schema, projection.as_deref(), id, &batches, &deleted, extra, with_rowid, &mut out)?;
+                Ok::<_, DataFusionError>(out)
+            })();
+            let items: Vec<DfResult<RecordBatch>> = match result {
+                Ok(batches) => batches.into_iter().map(Ok).collect(),
+                Err(e) => vec![Err(e)],
+            };
+            futures::stream::iter(items)
+        });
+        Ok(Box::pin(RecordBatchStreamAdapter::new(out_schema, stream)))
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
 fn shape_segment(
     table: &Table,
     schema: &SchemaRef,
+    projection: Option<&[usize]>,
     segment_id: u64,
     batches: &[RecordBatch],
     deleted: &[u32],
@@ -195,7 +291,10 @@ fn shape_segment(
             let base = (segment_id as i64) << 24;
             columns.push(Arc::new(Int64Array::from_iter_values((0..rows as i64).map(|i| base | (offset as i64 + i)))));
         }
-        let shaped = RecordBatch::try_new_with_options(schema.clone(), columns, &RecordBatchOptions::new().with_row_count(Some(batch.num_rows())))?;
+        let mut shaped = RecordBatch::try_new_with_options(schema.clone(), columns, &RecordBatchOptions::new().with_row_count(Some(batch.num_rows())))?;
+        if let Some(p) = projection {
+            shaped = shaped.project(p)?;
+        }
         let dead: Vec<u32> = deleted
             .iter()
             .copied()

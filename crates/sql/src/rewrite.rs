@@ -395,8 +395,9 @@ fn cte_names(statement: &Statement) -> HashSet<String> {
 
 /// Qualifies every table reference as DATABASE.SCHEMA.TABLE, failing with Snowflake's errors, and expands
 /// views into their (resolved) defining queries.
-pub fn resolve_tables(statement: &mut Statement, catalog: &Catalog, database: Option<&str>, schema: Option<&str>, verb: &str) -> Result<(), SfError> {
+pub fn resolve_tables(statement: &mut Statement, catalog: &Catalog, database: Option<&str>, schema: Option<&str>, session: u64, verb: &str) -> Result<(), SfError> {
     struct Resolver<'a> {
+        session: u64,
         ctes: HashSet<String>,
         catalog: &'a Catalog,
         database: Option<&'a str>,
@@ -424,7 +425,7 @@ pub fn resolve_tables(statement: &mut Statement, catalog: &Catalog, database: Op
             if parts.len() == 1 && self.ctes.contains(&parts[0]) {
                 return Ok(());
             }
-            let (db, sc, table) = qualify(&parts, self.catalog, self.database, self.schema, self.verb)?;
+            let (db, sc, table) = qualify(&parts, self.catalog, self.database, self.schema, self.session, self.verb)?;
             let entry = self.catalog.table(&db, &sc, &table).expect("qualified");
             if let store::TableKind::View { query } = &entry.def.kind {
                 if self.depth > 16 {
@@ -437,6 +438,7 @@ pub fn resolve_tables(statement: &mut Statement, catalog: &Catalog, database: Op
                 };
                 rewrite_table_factors_in(&mut inner)?;
                 let mut nested = Resolver {
+                    session: self.session,
                     ctes: cte_names(&inner),
                     catalog: self.catalog,
                     database: Some(&view_db),
@@ -454,11 +456,15 @@ pub fn resolve_tables(statement: &mut Statement, catalog: &Catalog, database: Op
                 *factor = TableFactor::Derived { lateral: false, subquery, alias: Some(alias), sample: None };
                 return Ok(());
             }
+            if alias.is_none() && table != parts[parts.len() - 1] {
+                // A temporary table keeps the name the statement used as its column qualifier.
+                *alias = Some(ast::TableAlias { explicit: false, name: Ident::with_quote('"', parts[parts.len() - 1].clone()), columns: vec![], at: None });
+            }
             *name = ObjectName::from(vec![Ident::with_quote('"', db), Ident::with_quote('"', sc), Ident::with_quote('"', table)]);
             Ok(())
         }
     }
-    let mut resolver = Resolver { ctes: cte_names(statement), catalog, database, schema, verb, depth: 0, failure: None };
+    let mut resolver = Resolver { session, ctes: cte_names(statement), catalog, database, schema, verb, depth: 0, failure: None };
     let _ = ast::VisitMut::visit(statement, &mut resolver);
     resolver.failure.map_or(Ok(()), Err)
 }
@@ -471,7 +477,9 @@ fn rewrite_table_factors_in(statement: &mut Statement) -> Result<(), SfError> {
 }
 
 /// Resolves a 1-3 part table name against the session's current database and schema.
-pub fn qualify(parts: &[String], catalog: &Catalog, database: Option<&str>, schema: Option<&str>, verb: &str) -> Result<(String, String, String), SfError> {
+/// Qualifies a table name as session `session` sees it (its temporary tables shadow permanent ones):
+/// returns (database, schema, stored table name) or Snowflake's "does not exist" error.
+pub fn qualify(parts: &[String], catalog: &Catalog, database: Option<&str>, schema: Option<&str>, session: u64, verb: &str) -> Result<(String, String, String), SfError> {
     let shown = parts.iter().map(|p| model::display_ident(p)).collect::<Vec<_>>().join(".");
     let (db, sc, table) = match parts {
         [t] => {
@@ -486,7 +494,7 @@ pub fn qualify(parts: &[String], catalog: &Catalog, database: Option<&str>, sche
         [d, s, t] => (d.clone(), s.clone(), t.clone()),
         _ => return Err(SfError::object_not_found(&shown)),
     };
-    if catalog.table(&db, &sc, &table).is_none() {
+    let Some((stored, _)) = crate::temp::lookup(catalog, &db, &sc, &table, session) else {
         if parts.len() > 1 && !catalog.databases.contains_key(&db) {
             return Err(SfError::kind_not_found("Database", &model::display_ident(&db)));
         }
@@ -494,6 +502,6 @@ pub fn qualify(parts: &[String], catalog: &Catalog, database: Option<&str>, sche
             return Err(SfError::kind_not_found("Schema", &format!("{}.{}", model::display_ident(&db), model::display_ident(&sc))));
         }
         return Err(SfError::object_not_found(&shown));
-    }
-    Ok((db, sc, table))
+    };
+    Ok((db, sc, stored))
 }

@@ -58,6 +58,8 @@ pub struct Session {
     pub params: BTreeMap<String, ParamValue>,
     /// The open explicit (or AUTOCOMMIT=false implicit) transaction.
     pub txn: Option<Txn>,
+    /// Physical plans of this session's repeated queries.
+    pub plans: crate::plan_cache::PlanCache,
 }
 
 impl Session {

@@ -163,7 +163,7 @@ pub fn show(engine: &Engine, session: &Session, what: &str, like: Option<&str>, 
                     d.schemas.keys().map(|k| (db.clone(), k.clone())).collect()
                 }
                 Some((kind, name)) if kind == "TABLE" || kind == "VIEW" || (what == "COLUMNS" && name.len() == 3) => {
-                    let (db, sc, _) = crate::rewrite::qualify(name, &catalog, session.database.as_deref(), session.schema.as_deref(), "SHOW")?;
+                    let (db, sc, _) = crate::rewrite::qualify(name, &catalog, session.database.as_deref(), session.schema.as_deref(), session.id, "SHOW")?;
                     vec![(db, sc)]
                 }
                 Some((_, name)) if name.len() == 2 => vec![(name[0].clone(), name[1].clone())],
@@ -176,18 +176,21 @@ pub fn show(engine: &Engine, session: &Session, what: &str, like: Option<&str>, 
                 )],
             };
             let only_table = match &scope {
-                Some((kind, name)) if kind == "TABLE" || kind == "VIEW" || (what == "COLUMNS" && name.len() == 3) => name.last().cloned(),
+                Some((kind, name)) if kind == "TABLE" || kind == "VIEW" || (what == "COLUMNS" && name.len() == 3) => {
+                    let (db, sc) = &schemas[0];
+                    crate::temp::lookup(&catalog, db, sc, name.last().map(String::as_str).unwrap_or_default(), session.id).map(|(stored, _)| stored)
+                }
                 _ => None,
             };
             let mut tables = Vec::new();
             for (db, sc) in &schemas {
                 let schema = catalog.schema(db, sc).ok_or_else(|| SfError::kind_not_found("Schema", &display_ident(sc)))?;
-                for t in schema.tables.values() {
+                for t in schema.tables.values().filter(|t| crate::temp::visible_to(&t.name, session.id)) {
                     let is_view = matches!(t.def.kind, store::TableKind::View { .. });
                     let wanted = match what {
-                        "TABLES" => !is_view && matches(&t.name),
-                        "VIEWS" => is_view && matches(&t.name),
-                        "OBJECTS" => matches(&t.name),
+                        "TABLES" => !is_view && matches(crate::temp::shown(&t.name)),
+                        "VIEWS" => is_view && matches(crate::temp::shown(&t.name)),
+                        "OBJECTS" => matches(crate::temp::shown(&t.name)),
                         _ => only_table.as_ref().is_none_or(|o| o == &t.name),
                     };
                     if wanted {
@@ -199,7 +202,7 @@ pub fn show(engine: &Engine, session: &Session, what: &str, like: Option<&str>, 
                 let mut rows = Vec::new();
                 for (db, sc, t) in &tables {
                     for c in t.def.columns.iter().filter(|c| matches(&c.name)) {
-                        rows.push((db.clone(), sc.clone(), t.name.clone(), c.clone(), matches!(t.def.kind, store::TableKind::View { .. })));
+                        rows.push((db.clone(), sc.clone(), crate::temp::shown(&t.name).to_string(), c.clone(), matches!(t.def.kind, store::TableKind::View { .. })));
                     }
                 }
                 return Ok(build(
@@ -225,7 +228,7 @@ pub fn show(engine: &Engine, session: &Session, what: &str, like: Option<&str>, 
                     statement_type::SHOW,
                     vec![
                         Col::Time("created_on", tables.iter().map(|t| Some(t.2.info.created_on)).collect()),
-                        Col::Text("name", tables.iter().map(|t| s(&t.2.name)).collect()),
+                        Col::Text("name", tables.iter().map(|t| s(crate::temp::shown(&t.2.name))).collect()),
                         Col::Text("reserved", tables.iter().map(|_| s("")).collect()),
                         Col::Text("database_name", tables.iter().map(|t| s(&t.0)).collect()),
                         Col::Text("schema_name", tables.iter().map(|t| s(&t.1)).collect()),
@@ -246,7 +249,7 @@ pub fn show(engine: &Engine, session: &Session, what: &str, like: Option<&str>, 
                 statement_type::SHOW,
                 vec![
                     Col::Time("created_on", tables.iter().map(|t| Some(t.2.info.created_on)).collect()),
-                    Col::Text("name", tables.iter().map(|t| s(&t.2.name)).collect()),
+                    Col::Text("name", tables.iter().map(|t| s(crate::temp::shown(&t.2.name))).collect()),
                     Col::Text("database_name", tables.iter().map(|t| s(&t.0)).collect()),
                     Col::Text("schema_name", tables.iter().map(|t| s(&t.1)).collect()),
                     Col::Text(
@@ -255,7 +258,7 @@ pub fn show(engine: &Engine, session: &Session, what: &str, like: Option<&str>, 
                             .iter()
                             .map(|t| {
                                 s(match t.2.def.kind {
-                                    _ if t.2.info.options.contains_key(crate::ddl::TEMPORARY_SESSION) => "TEMPORARY",
+                                    _ if t.2.info.options.contains_key(crate::temp::TEMPORARY_SESSION) => "TEMPORARY",
                                     store::TableKind::Table => "TABLE",
                                     store::TableKind::Transient => "TRANSIENT",
                                     store::TableKind::View { .. } => "VIEW",
@@ -311,7 +314,7 @@ fn type_json(sf_type: &str, nullable: bool) -> String {
 /// DESCRIBE TABLE/VIEW.
 pub fn describe_table(engine: &Engine, session: &Session, name: &[String]) -> Result<QueryResult, SfError> {
     let catalog = engine.store().snapshot();
-    let (db, sc, t) = crate::rewrite::qualify(name, &catalog, session.database.as_deref(), session.schema.as_deref(), "DESCRIBE")?;
+    let (db, sc, t) = crate::rewrite::qualify(name, &catalog, session.database.as_deref(), session.schema.as_deref(), session.id, "DESCRIBE")?;
     let table = catalog.table(&db, &sc, &t).expect("qualified");
     let cols = &table.def.columns;
     let n = cols.len();

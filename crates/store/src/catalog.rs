@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 pub struct Catalog {
     /// Increases by one with every commit.
     pub version: u64,
+    /// Increases with every commit that changes more than table data (DDL, objects): a plan built
+    /// against one `ddl_version` stays valid for every snapshot with the same number.
+    pub ddl_version: u64,
     /// Databases by stored name.
     pub databases: BTreeMap<String, Arc<Database>>,
     /// Generic objects by (kind, scope, name); scope is "" for account objects or "DB.SCHEMA".

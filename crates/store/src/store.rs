@@ -205,6 +205,9 @@ impl Store {
         let base = self.snapshot();
         let mut next = (*base).clone();
         next.version += 1;
+        if ops.iter().any(|op| !matches!(op, Op::Append { .. } | Op::Delete { .. } | Op::Truncate { .. })) {
+            next.ddl_version += 1;
+        }
         let mut files_to_remove: Vec<u64> = Vec::new();
         let tx = conn.transaction()?;
         for op in &ops {
