@@ -16,7 +16,9 @@ cd "$ROOT"
 export DEBIAN_FRONTEND=noninteractive
 PYTHON="${PYTHON:-python3}"
 VENV="$ROOT/.venv"
-PY_PACKAGES=(snowflake-connector-python pytest pytest-timeout pexpect requests)
+# The connector with its pandas extra (pyarrow, pandas) for fetch_arrow_all / fetch_pandas_all tests.
+PY_REQUIREMENTS=("snowflake-connector-python[pandas]==5.2.0" pytest pytest-timeout pexpect requests)
+PY_PACKAGES=(snowflake-connector-python pyarrow pandas pytest pytest-timeout pexpect requests)
 
 log() { printf '[ci-setup] %s\n' "$*"; }
 
@@ -73,10 +75,10 @@ else
 fi
 
 # pip skips already-satisfied requirements without downloading anything.
-if ! "$VENV/bin/python" -c 'import snowflake.connector, pytest, pytest_timeout, pexpect, requests' >/dev/null 2>&1; then
-    log "installing Python packages: ${PY_PACKAGES[*]}"
+if ! "$VENV/bin/python" -c 'import snowflake.connector, pyarrow, pandas, pytest, pytest_timeout, pexpect, requests' >/dev/null 2>&1; then
+    log "installing Python packages: ${PY_REQUIREMENTS[*]}"
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${PY_PACKAGES[@]}"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${PY_REQUIREMENTS[@]}"
 fi
 
 "$VENV/bin/python" - "${PY_PACKAGES[@]}" <<'EOF'

@@ -61,9 +61,18 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         write_secret(&path, &generated)?;
         println!("floe: created user ADMIN with a generated password (saved in {}): {generated}", path.display());
     }
+    let lifetimes = protocol::TokenLifetimes {
+        session_secs: env_u64("FLOE_SESSION_TOKEN_SECS", 3600),
+        master_secs: env_u64("FLOE_MASTER_TOKEN_SECS", 4 * 3600),
+    };
+    let sessions = Arc::new(protocol::SessionRegistry::new(engine.clone(), lifetimes));
+    let restored = sessions.restore().map_err(|e| anyhow::anyhow!("{e}"))?;
+    if restored > 0 {
+        info!(sessions = restored, "restored sessions");
+    }
     let state = protocol::AppState {
         engine: engine.clone(),
-        sessions: Arc::new(protocol::SessionRegistry::default()),
+        sessions,
         queries: Arc::new(protocol::QueryRegistry::default()),
         config: protocol::ProtocolConfig { result_hold: Duration::from_secs(env_u64("FLOE_RESULT_HOLD_SECS", 30)) },
     };

@@ -164,7 +164,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// Snowflake shows semi-structured values as JSON indented by two spaces.
-fn pretty_json(text: &str) -> String {
+pub(crate) fn pretty_json(text: &str) -> String {
     match serde_json::from_str::<Value>(text) {
         Ok(v) if v.is_object() || v.is_array() => serde_json::to_string_pretty(&v).unwrap_or_else(|_| text.to_string()),
         _ => text.to_string(),

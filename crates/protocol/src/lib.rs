@@ -5,6 +5,7 @@
 //! storage; statements run through `sql::Engine`; `SfError` is turned into the wire's error body in
 //! exactly one function (`wire::error_body`). HTTP 5xx only for real faults (clients retry them).
 
+mod arrow_rowset;
 mod encode;
 mod queries;
 mod routes;
@@ -13,4 +14,4 @@ mod wire;
 
 pub use queries::QueryRegistry;
 pub use routes::{AppState, ProtocolConfig, router};
-pub use sessions::SessionRegistry;
+pub use sessions::{SessionRegistry, TokenLifetimes};

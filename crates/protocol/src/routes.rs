@@ -59,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .route("/monitoring/queries//{id}", get(query_status))
         .route("/session", post(session_delete))
         .route("/session/heartbeat", post(heartbeat))
+        .route("/session/token-request", post(token_request))
         .route("/telemetry/send", post(|| async { axum::Json(json!({"success": true, "data": null})) }))
         .fallback(unknown_route)
         .with_state(state)
@@ -77,13 +78,9 @@ fn unauthenticated() -> Response {
     json_response(StatusCode::UNAUTHORIZED, json!({"success": false, "code": "390101", "message": "Authorization header not found in the request data.", "data": null}))
 }
 
-fn expired() -> Response {
-    json_response(StatusCode::OK, error_body(&SfError::session_gone(), None))
-}
-
 fn session_of(state: &AppState, headers: &HeaderMap) -> Result<Arc<SessionEntry>, Response> {
     let Some(token) = token(headers) else { return Err(unauthenticated()) };
-    state.sessions.get(&token).ok_or_else(expired)
+    state.sessions.get(&token).map_err(|e| json_response(StatusCode::OK, error_body(&e, None)))
 }
 
 fn session_parameters(session: &Session) -> Vec<Value> {
@@ -150,12 +147,15 @@ async fn login(State(state): State<AppState>, Query(params): Query<HashMap<Strin
     let info = json!({
         "databaseName": session.database, "schemaName": session.schema, "warehouseName": session.warehouse, "roleName": session.role,
     });
-    let created = state.sessions.create(session);
+    let created = match state.sessions.create(session) {
+        Ok(c) => c,
+        Err(e) => return json_response(StatusCode::INTERNAL_SERVER_ERROR, error_body(&e, None)),
+    };
     let data = json!({
         "token": created.token,
         "masterToken": created.master_token,
-        "validityInSeconds": 3600,
-        "masterValidityInSeconds": 14400,
+        "validityInSeconds": state.sessions.lifetimes().session_secs,
+        "masterValidityInSeconds": state.sessions.lifetimes().master_secs,
         "displayUserName": user.name,
         "serverVersion": concat!("floe ", env!("CARGO_PKG_VERSION")),
         "firstLogin": false,
@@ -181,13 +181,24 @@ fn ident(text: &str) -> String {
     if t.len() >= 2 && t.starts_with('"') && t.ends_with('"') { t[1..t.len() - 1].replace("\"\"", "\"") } else { t.to_uppercase() }
 }
 
-fn result_data(result: &QueryResult, session: &Session, query_id: &str) -> Value {
-    let rowset = encode::rowset(result);
-    let n = rowset.len();
-    json!({
+/// How a request wants its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Arrow,
+    Json,
+}
+
+/// The connector's DML statement types: their counters go back as a JSON rowset (the connector sums
+/// `rowset[0]` for `rowcount`).
+fn is_dml(statement_type: u32) -> bool {
+    matches!(statement_type, 0x3000 | 0x3100 | 0x3200 | 0x3300 | 0x3400 | 0x3500)
+}
+
+fn result_data(result: &QueryResult, session: &Session, query_id: &str, format: Format) -> Result<Value, SfError> {
+    let n = result.num_rows();
+    let mut data = json!({
         "parameters": session_parameters(session),
         "rowtype": encode::rowtype(result),
-        "rowset": rowset,
         "total": n,
         "returned": n,
         "queryId": query_id,
@@ -197,16 +208,78 @@ fn result_data(result: &QueryResult, session: &Session, query_id: &str) -> Value
         "finalWarehouseName": session.warehouse,
         "finalRoleName": session.role,
         "numberOfBinds": 0,
-        "arrayBindSupported": false,
+        "arrayBindSupported": true,
         "statementTypeId": result.statement_type,
         "version": 1,
         "sendResultTime": chrono::Utc::now().timestamp_millis(),
-        "queryResultFormat": "json",
         "queryContext": {"entries": []},
-    })
+    });
+    if format == Format::Arrow && !is_dml(result.statement_type) {
+        data["queryResultFormat"] = json!("arrow");
+        data["rowsetBase64"] = json!(crate::arrow_rowset::rowset_base64(result, &result.batches)?);
+    } else {
+        data["queryResultFormat"] = json!("json");
+        data["rowset"] = json!(encode::rowset(result));
+    }
+    Ok(data)
 }
 
-async fn run_statement(state: AppState, entry: Arc<SessionEntry>, query: Arc<QueryEntry>, sql_text: String, tx: tokio::sync::watch::Sender<Option<Outcome>>) {
+/// What a query request asks for.
+struct QueryRequest {
+    sql: String,
+    bindings: sql::Bindings,
+    describe_only: bool,
+    /// MULTI_STATEMENT_COUNT for this request (0 = any number).
+    statement_count: Option<u64>,
+    format: Option<Format>,
+}
+
+impl QueryRequest {
+    fn from_body(body: &Value) -> Result<QueryRequest, SfError> {
+        let params = &body["parameters"];
+        let format = ["PYTHON_CONNECTOR_QUERY_RESULT_FORMAT", "JDBC_QUERY_RESULT_FORMAT", "ODBC_QUERY_RESULT_FORMAT", "C_API_QUERY_RESULT_FORMAT", "GO_QUERY_RESULT_FORMAT", "JS_TREAT_INTEGER_AS_BIGINT"]
+            .iter()
+            .filter_map(|k| params[*k].as_str())
+            .map(|v| if v.eq_ignore_ascii_case("json") { Format::Json } else { Format::Arrow })
+            .next();
+        let statement_count = match &params["MULTI_STATEMENT_COUNT"] {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        };
+        Ok(QueryRequest {
+            sql: body["sqlText"].as_str().unwrap_or("").to_string(),
+            bindings: parse_bindings(&body["bindings"])?,
+            describe_only: body["describeOnly"].as_bool().unwrap_or(false),
+            statement_count,
+            format,
+        })
+    }
+}
+
+/// `{"1": {"type": "FIXED", "value": "1"}, …}`, a value list meaning array binding.
+pub(crate) fn parse_bindings(value: &Value) -> Result<sql::Bindings, SfError> {
+    let mut out = sql::Bindings::default();
+    let Some(map) = value.as_object() else { return Ok(out) };
+    let text = |v: &Value| -> Option<String> {
+        match v {
+            Value::Null => None,
+            Value::String(s) => Some(s.clone()),
+            other => Some(other.to_string()),
+        }
+    };
+    for (key, b) in map {
+        let sf_type = b["type"].as_str().unwrap_or("TEXT").to_string();
+        let (values, array) = match &b["value"] {
+            Value::Array(items) => (items.iter().map(text).collect(), true),
+            other => (vec![text(other)], false),
+        };
+        out.by_key.insert(key.clone(), sql::Binding { sf_type, values, array });
+    }
+    Ok(out)
+}
+
+async fn run_statement(state: AppState, entry: Arc<SessionEntry>, query: Arc<QueryEntry>, request: QueryRequest, tx: tokio::sync::watch::Sender<Option<Outcome>>) {
     let mut session = entry.session.lock().await;
     let started = Instant::now();
     let timeout_secs = session.param_u64("STATEMENT_TIMEOUT_IN_SECONDS");
@@ -221,14 +294,16 @@ async fn run_statement(state: AppState, entry: Arc<SessionEntry>, query: Arc<Que
             cancel.cancel();
         })
     });
-    let res = state.engine.execute(&mut session, &sql_text, &cancel).await;
+    let format = request.format.unwrap_or_else(|| {
+        if session.param("PYTHON_CONNECTOR_QUERY_RESULT_FORMAT").eq_ignore_ascii_case("json") { Format::Json } else { Format::Arrow }
+    });
+    let res = execute_request(&state, &entry, &mut session, &query, &request, format).await;
+    state.sessions.context_changed(&entry, &session);
     if let Some(timer) = timer {
         timer.abort();
     }
     let outcome = match res {
-        Ok(mut results) => {
-            let last = results.pop().expect("at least one result");
-            let mut data = result_data(&last, &session, &query.id);
+        Ok(mut data) => {
             data["floeServerMicros"] = json!(started.elapsed().as_micros() as u64);
             Outcome::Success(Arc::new(data))
         }
@@ -243,6 +318,55 @@ async fn run_statement(state: AppState, entry: Arc<SessionEntry>, query: Arc<Que
         }
     };
     let _ = tx.send(Some(outcome));
+}
+
+/// Runs a request's statements: describe only, one statement, or several (each a child query whose
+/// result the client fetches by id from `resultIds`).
+async fn execute_request(state: &AppState, entry: &SessionEntry, session: &mut Session, query: &QueryEntry, request: &QueryRequest, format: Format) -> Result<Value, SfError> {
+    if request.describe_only {
+        let (shape, binds) = state.engine.describe(session, &request.sql).await?;
+        let mut data = result_data(&shape, session, &query.id, format)?;
+        data["numberOfBinds"] = json!(binds);
+        data["arrayBindSupported"] = json!(shape.statement_type == sql::result::statement_type::INSERT);
+        return Ok(data);
+    }
+    let statements = sql::parse::split(&request.sql)?;
+    let wanted = request.statement_count.unwrap_or_else(|| session.param_u64("MULTI_STATEMENT_COUNT"));
+    if statements.len() > 1 || wanted > 1 {
+        if wanted != 0 && wanted as usize != statements.len() {
+            return Err(SfError::new(
+                "000008",
+                "0A000",
+                model::ErrorKind::InvalidArgument,
+                format!("Actual statement count {} did not match the desired statement count {wanted}.", statements.len()),
+            ));
+        }
+        if statements.len() > 1 {
+            let mut ids = Vec::with_capacity(statements.len());
+            for statement in &statements {
+                let (child, child_tx) = state.queries.register(None, entry.id);
+                ids.push(child.id.clone());
+                let res = state.engine.execute_bound(session, &statement.text, &request.bindings, &query.cancel).await;
+                let outcome = match res.and_then(|mut r| result_data(&r.pop().expect("one result"), session, &child.id, format)) {
+                    Ok(data) => Outcome::Success(Arc::new(data)),
+                    Err(e) => {
+                        let _ = child_tx.send(Some(Outcome::Failure(e.clone())));
+                        return Err(e);
+                    }
+                };
+                let _ = child_tx.send(Some(outcome));
+            }
+            // 0xA000: the multi-statement parent type (JDBC SFStatementType.MULTI_STATEMENT).
+            let summary = QueryResult::message(0xA000, "Multiple statements executed successfully.");
+            let mut data = result_data(&summary, session, &query.id, format)?;
+            data["resultIds"] = json!(ids.join(","));
+            data["resultTypes"] = json!(vec!["0"; ids.len()].join(","));
+            return Ok(data);
+        }
+    }
+    let mut results = state.engine.execute_bound(session, &request.sql, &request.bindings, &query.cancel).await?;
+    let last = results.pop().expect("at least one result");
+    result_data(&last, session, &query.id, format)
 }
 
 fn respond(outcome: Outcome, query_id: &str) -> Response {
@@ -283,10 +407,13 @@ async fn query_request(State(state): State<AppState>, Query(params): Query<HashM
         Ok(b) => b,
         Err(e) => return json_response(StatusCode::OK, error_body(&e, None)),
     };
-    let sql_text = body["sqlText"].as_str().unwrap_or("").to_string();
+    let request = match QueryRequest::from_body(&body) {
+        Ok(r) => r,
+        Err(e) => return json_response(StatusCode::OK, error_body(&e, None)),
+    };
     let async_exec = body["asyncExec"].as_bool().unwrap_or(false);
     let (query, tx) = state.queries.register(params.get("requestId").cloned(), entry.id);
-    tokio::spawn(run_statement(state.clone(), entry, query.clone(), sql_text, tx));
+    tokio::spawn(run_statement(state.clone(), entry, query.clone(), request, tx));
     if async_exec {
         return in_progress("333334", &query.id);
     }
@@ -359,6 +486,32 @@ async fn session_delete(State(state): State<AppState>, Query(params): Query<Hash
         state.engine.close_session(&mut session);
     }
     json_response(StatusCode::OK, json!({"success": true, "data": null, "code": null, "message": null}))
+}
+
+/// RENEW (after 390112) or ISSUE (a further session token, e.g. for the registry), authorised by the
+/// master token.
+async fn token_request(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(master) = token(&headers) else { return unauthenticated() };
+    let body = decode_body(&headers, &body).unwrap_or(Value::Null);
+    let renew = !body["requestType"].as_str().is_some_and(|t| t.eq_ignore_ascii_case("ISSUE"));
+    match state.sessions.token_request(&master, renew) {
+        Ok(tokens) => {
+            let lifetimes = state.sessions.lifetimes();
+            json_response(
+                StatusCode::OK,
+                ok_body(json!({
+                    "sessionToken": tokens.token,
+                    "validityInSecondsST": lifetimes.session_secs,
+                    "validityInSeconds": lifetimes.session_secs,
+                    "masterToken": tokens.master_token,
+                    "validityInSecondsMT": lifetimes.master_secs,
+                    "masterValidityInSeconds": lifetimes.master_secs,
+                    "sessionId": tokens.entry.id,
+                })),
+            )
+        }
+        Err(e) => json_response(StatusCode::OK, error_body(&e, None)),
+    }
 }
 
 async fn heartbeat(State(state): State<AppState>, headers: HeaderMap) -> Response {

@@ -25,6 +25,7 @@ use store::Store;
 use tokio_util::sync::CancellationToken;
 
 use crate::errors::from_datafusion;
+use crate::bind::{self, Bindings};
 use crate::parse::{self, Stmt};
 use crate::plan_cache;
 use crate::provider::{Catalogs, View};
@@ -87,11 +88,6 @@ impl Engine {
         let ctx = SessionContext::new_with_state(builder.build());
         functions::register_all(&ctx).map_err(from_datafusion)?;
         let base_state = ctx.state();
-        // Sessions do not survive a restart, so neither do their temporary tables.
-        let leftovers = crate::temp::drops(&store.snapshot(), None);
-        if !leftovers.is_empty() {
-            store.commit(leftovers).map_err(crate::errors::from_store)?;
-        }
         Ok(Engine {
             inner: Arc::new(Inner { store, config, base_state, locks: Default::default(), next_txn: AtomicU64::new(1) }),
         })
@@ -111,9 +107,13 @@ impl Engine {
         Txn::new(self.inner.next_txn.fetch_add(1, Ordering::Relaxed))
     }
 
-    /// Runs every statement of `sql` in order; returns the last statement's result (or the results of all
-    /// statements when `multi` is set).
+    /// Runs every statement of `sql` in order and returns each statement's result.
     pub async fn execute(&self, session: &mut Session, sql: &str, cancel: &CancellationToken) -> Result<Vec<QueryResult>, SfError> {
+        self.execute_bound(session, sql, &Bindings::default(), cancel).await
+    }
+
+    /// Like `execute`, with server-side bindings for the statements' placeholders.
+    pub async fn execute_bound(&self, session: &mut Session, sql: &str, bindings: &Bindings, cancel: &CancellationToken) -> Result<Vec<QueryResult>, SfError> {
         let statements = parse::split(sql)?;
         if statements.is_empty() {
             return Err(SfError::new("000900", "42000", model::ErrorKind::InvalidArgument, "Empty SQL statement."));
@@ -121,10 +121,73 @@ impl Engine {
         let mut results = Vec::with_capacity(statements.len());
         for statement in &statements {
             let stmt = parse::parse(statement)?;
-            let result = self.execute_stmt(session, stmt, &statement.text, cancel).await?;
+            let result = if bindings.is_empty() {
+                self.execute_stmt(session, stmt, &statement.text, cancel).await?
+            } else {
+                self.execute_with_bindings(session, stmt, &statement.text, bindings, cancel).await?
+            };
             results.push(result);
         }
         Ok(results)
+    }
+
+    /// One statement with bindings: placeholders become literals; an array binding runs a single-row
+    /// `INSERT … VALUES` as one multi-row statement, anything else once per bound row (DML counts summed).
+    async fn execute_with_bindings(&self, session: &mut Session, stmt: Stmt, text: &str, bindings: &Bindings, cancel: &CancellationToken) -> Result<QueryResult, SfError> {
+        let Stmt::Sql(mut ast) = stmt else { return self.execute_stmt(session, stmt, text, cancel).await };
+        let Some(rows) = bindings.array_rows() else {
+            bind::substitute(&mut ast, bindings, 0)?;
+            return self.execute_stmt(session, Stmt::Sql(ast), text, cancel).await;
+        };
+        if bind::expand_insert(&mut ast, bindings, rows)? {
+            return self.execute_stmt(session, Stmt::Sql(ast), text, cancel).await;
+        }
+        let mut total: Option<QueryResult> = None;
+        for row in 0..rows {
+            let mut one = ast.clone();
+            bind::substitute(&mut one, bindings, row)?;
+            let result = self.execute_stmt(session, Stmt::Sql(one), text, cancel).await?;
+            total = Some(match total {
+                Some(sum) => sum.add_counts(&result),
+                None => result,
+            });
+        }
+        total.ok_or_else(|| SfError::new("002099", "22000", model::ErrorKind::InvalidArgument, "Array bind with no rows."))
+    }
+
+    /// The shape of a statement's result without running it (`describeOnly`): the result schema with
+    /// no rows, and the number of placeholders.
+    pub async fn describe(&self, session: &mut Session, sql: &str) -> Result<(QueryResult, usize), SfError> {
+        let statements = parse::split(sql)?;
+        let Some(statement) = statements.last() else {
+            return Err(SfError::new("000900", "42000", model::ErrorKind::InvalidArgument, "Empty SQL statement."));
+        };
+        let Stmt::Sql(mut ast) = parse::parse(statement)? else {
+            return Ok((QueryResult::message(statement_type::SCL, "").without_rows(), 0));
+        };
+        let binds = bind::count_placeholders(&ast);
+        bind::nullify(&mut ast);
+        let shape = match *ast {
+            Statement::Query(_) => {
+                let view = self.read_view(session, Vec::new());
+                let mut statement = *ast;
+                self.prepare_statement(session, &mut statement, &view, "SELECT")?;
+                let state = self.df_state(view);
+                let plan = state
+                    .statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(statement)))
+                    .await
+                    .map_err(from_datafusion)?;
+                let schema: SchemaRef = Arc::new(plan.schema().as_arrow().clone());
+                let schema = rewrite::strip_duplicate_marks(&schema).unwrap_or(schema);
+                QueryResult { schema, batches: vec![], statement_type: statement_type::SELECT }
+            }
+            Statement::Insert(_) => QueryResult::counts(statement_type::INSERT, &[("number of rows inserted", 0)]).without_rows(),
+            Statement::Update(..) => QueryResult::counts(statement_type::UPDATE, &[("number of rows updated", 0), ("number of multi-joined rows updated", 0)]).without_rows(),
+            Statement::Delete(_) => QueryResult::counts(statement_type::DELETE, &[("number of rows deleted", 0)]).without_rows(),
+            Statement::Merge(..) => QueryResult::counts(statement_type::MERGE, &[("number of rows inserted", 0), ("number of rows updated", 0), ("number of rows deleted", 0)]).without_rows(),
+            _ => QueryResult::message(statement_type::DDL, "").without_rows(),
+        };
+        Ok((shape, binds))
     }
 
     /// Runs one parsed statement.
@@ -305,6 +368,39 @@ impl Engine {
     pub(crate) async fn lock_table(&self, session: &Session, txn_id: u64, table_id: u64, name: &str, cancel: &CancellationToken) -> Result<(), SfError> {
         let timeout = Duration::from_secs(session.param_u64("LOCK_TIMEOUT").max(1));
         self.inner.locks.acquire(table_id, name, txn_id, timeout, cancel).await
+    }
+
+    /// Drops the temporary tables of every session not in `live` (at start, once the front door knows
+    /// which sessions survived the restart).
+    pub fn drop_temporary_tables_except(&self, live: &[u64]) -> Result<(), SfError> {
+        let snapshot = self.inner.store.snapshot();
+        let drops: Vec<store::Op> = crate::temp::drops(&snapshot, None)
+            .into_iter()
+            .filter(|op| match op {
+                store::Op::DropTable { id } => snapshot
+                    .table_by_id(*id)
+                    .and_then(|t| t.info.options.get(crate::temp::TEMPORARY_SESSION))
+                    .and_then(|s| s.parse::<u64>().ok())
+                    .is_none_or(|s| !live.contains(&s)),
+                _ => true,
+            })
+            .collect();
+        if drops.is_empty() {
+            return Ok(());
+        }
+        self.inner.store.commit(drops).map(|_| ()).map_err(crate::errors::from_store)
+    }
+
+    /// Saves a generic object (front doors' own state, e.g. connector sessions).
+    pub fn put_object(&self, kind: &str, scope: &str, name: &str, body: serde_json::Value) -> Result<(), SfError> {
+        let op = store::Op::PutObject { kind: kind.into(), scope: scope.into(), name: name.into(), body };
+        self.inner.store.commit(vec![op]).map(|_| ()).map_err(crate::errors::from_store)
+    }
+
+    /// Removes a generic object (no error if absent).
+    pub fn delete_object(&self, kind: &str, scope: &str, name: &str) -> Result<(), SfError> {
+        let op = store::Op::DeleteObject { kind: kind.into(), scope: scope.into(), name: name.into() };
+        self.inner.store.commit(vec![op]).map(|_| ()).map_err(crate::errors::from_store)
     }
 
     /// Ends a session: rolls back its open transaction and drops its temporary tables.

@@ -8,6 +8,7 @@
 //! `store::Store` (snapshots, segments, commits); every user-visible error is a `model::SfError`.
 
 pub mod auth;
+pub mod bind;
 mod ddl;
 mod dml;
 pub mod engine;
@@ -24,6 +25,7 @@ pub mod show;
 pub mod txn;
 pub mod types;
 
+pub use bind::{Binding, Bindings};
 pub use engine::{Engine, EngineConfig};
 pub use result::QueryResult;
 pub use session::Session;

@@ -69,6 +69,35 @@ impl QueryResult {
         QueryResult { schema, batches: vec![batch], statement_type }
     }
 
+    /// The same shape with no rows (describeOnly).
+    pub fn without_rows(mut self) -> QueryResult {
+        self.batches.clear();
+        self
+    }
+
+    /// Adds another DML result's counters to this one's (array binding run row by row). Results that are
+    /// not counters of the same shape keep the later result.
+    pub fn add_counts(self, other: &QueryResult) -> QueryResult {
+        let same = self.schema == other.schema && self.num_rows() == 1 && other.num_rows() == 1;
+        let all_counts = self.schema.fields().iter().all(|f| f.data_type() == &datafusion::arrow::datatypes::DataType::Int64);
+        if !same || !all_counts {
+            return other.clone();
+        }
+        let (a, b) = (&self.batches[0], &other.batches[0]);
+        let columns: Vec<ArrayRef> = a
+            .columns()
+            .iter()
+            .zip(b.columns())
+            .map(|(x, y)| {
+                let x = x.as_any().downcast_ref::<Int64Array>().map(|v| v.value(0)).unwrap_or(0);
+                let y = y.as_any().downcast_ref::<Int64Array>().map(|v| v.value(0)).unwrap_or(0);
+                Arc::new(Int64Array::from(vec![x + y])) as ArrayRef
+            })
+            .collect();
+        let batch = RecordBatch::try_new(self.schema.clone(), columns).expect("count batch");
+        QueryResult { schema: self.schema, batches: vec![batch], statement_type: self.statement_type }
+    }
+
     /// A result from columns of text (SHOW/DESCRIBE), all VARCHAR unless typed by `types`.
     pub fn table(statement_type: u32, schema: SchemaRef, columns: Vec<ArrayRef>) -> QueryResult {
         let batch = RecordBatch::try_new(schema.clone(), columns).expect("table batch");

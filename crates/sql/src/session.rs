@@ -28,6 +28,7 @@ pub const PARAMS: &[ParamDef] = &[
     ParamDef { name: "ERROR_ON_NONDETERMINISTIC_MERGE", default: "true", kind: "BOOLEAN", description: "Raise an error when a MERGE would update or delete one target row twice." },
     ParamDef { name: "LOCK_TIMEOUT", default: "43200", kind: "NUMBER", description: "Number of seconds to wait while trying to lock a resource, before timing out and aborting the statement." },
     ParamDef { name: "MULTI_STATEMENT_COUNT", default: "1", kind: "NUMBER", description: "Number of statement included in submitted query text. 0 means any number." },
+    ParamDef { name: "PYTHON_CONNECTOR_QUERY_RESULT_FORMAT", default: "ARROW", kind: "STRING", description: "Format used to serialize the query result to send back to python connector." },
     ParamDef { name: "QUERY_TAG", default: "", kind: "STRING", description: "String (up to 4096 characters) used to tag statements executed by the session." },
     ParamDef { name: "STATEMENT_TIMEOUT_IN_SECONDS", default: "172800", kind: "NUMBER", description: "Timeout in seconds for statements: statements are automatically canceled if they run for longer." },
     ParamDef { name: "TIMESTAMP_NTZ_OUTPUT_FORMAT", default: "", kind: "STRING", description: "Display format for TIMESTAMP_NTZ values. If empty, TIMESTAMP_OUTPUT_FORMAT is used." },
