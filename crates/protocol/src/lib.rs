@@ -10,6 +10,7 @@ mod encode;
 mod queries;
 mod routes;
 mod sessions;
+mod sqlapi;
 mod wire;
 
 pub use queries::QueryRegistry;

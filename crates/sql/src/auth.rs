@@ -87,6 +87,43 @@ pub fn verify_password(engine: &Engine, login: &str, password: &str) -> Result<U
     Ok(User { name, default_role })
 }
 
+/// A programmatic access token as `ALTER USER … ADD PROGRAMMATIC ACCESS TOKEN` creates it: the secret
+/// (shown once) and what is stored (its SHA-256 digest, expiry, role restriction) in the user's
+/// `access_tokens` list.
+pub fn new_access_token(name: &str, days_to_expiry: u64, role_restriction: Option<&str>, now_ms: i64) -> (String, serde_json::Value) {
+    let secret = format!("floe-pat-{}", random_secret(32));
+    let stored = serde_json::json!({
+        "name": name,
+        "digest": token_digest(&secret),
+        "expires_ms": now_ms + days_to_expiry as i64 * 86_400_000,
+        "role_restriction": role_restriction,
+        "created_ms": now_ms,
+    });
+    (secret, stored)
+}
+
+/// The user a programmatic access token belongs to (its role restriction, if any, as the role).
+pub fn verify_access_token(engine: &Engine, token: &str) -> Result<User, SfError> {
+    let digest = token_digest(token);
+    let now = chrono::Utc::now().timestamp_millis();
+    let catalog = engine.store().snapshot();
+    for (_, name, body) in catalog.objects_of("USER") {
+        let Some(tokens) = body.get("access_tokens").and_then(|t| t.as_array()) else { continue };
+        for t in tokens {
+            if t.get("digest").and_then(|d| d.as_str()) != Some(digest.as_str()) {
+                continue;
+            }
+            if t.get("expires_ms").and_then(|e| e.as_i64()).unwrap_or(0) <= now || body.get("disabled").and_then(|v| v.as_bool()).unwrap_or(false) {
+                return Err(SfError::new("394400", "08004", model::ErrorKind::Unauthenticated, "Programmatic access token is invalid."));
+            }
+            let default_role = body.get("default_role").and_then(|v| v.as_str()).unwrap_or("PUBLIC");
+            let role = t.get("role_restriction").and_then(|r| r.as_str()).unwrap_or(default_role);
+            return Ok(User { name: name.to_string(), default_role: role.to_string() });
+        }
+    }
+    Err(SfError::new("394400", "08004", model::ErrorKind::Unauthenticated, "Programmatic access token is invalid."))
+}
+
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$wJmJ8ufq3PwQIh6l/vBx8G9UCzvYJ0qVgVtQ1m1RM2Y";
 
 #[cfg(test)]

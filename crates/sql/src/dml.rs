@@ -220,7 +220,7 @@ async fn insert_stmt(engine: &Engine, session: &Session, txn: &mut Txn, insert: 
         return Err(SfError::unsupported("INSERT INTO TABLE FUNCTION"));
     };
     let table = target_table(engine, session, name, "INSERT", false)?.expect("not if_exists");
-    let Some(source) = insert.source else {
+    let Some(mut source) = insert.source else {
         return Err(SfError::compilation("INSERT requires VALUES or a query"));
     };
     // Map listed columns to table positions.
@@ -241,6 +241,7 @@ async fn insert_stmt(engine: &Engine, session: &Session, txn: &mut Txn, insert: 
         pending.truncated = true;
         pending.deletes.clear();
     }
+    cast_values_rows(&mut source, &table, &positions);
     let defaults = default_values(engine, session, &table).await?;
     let view = engine.view_with(Some(txn), Vec::new());
     let mut stream = engine.query_stream(session, Statement::Query(source), view).await?;
@@ -273,6 +274,39 @@ async fn insert_stmt(engine: &Engine, session: &Session, txn: &mut Txn, insert: 
     }
     writer.flush(txn)?;
     Ok(QueryResult::counts(statement_type::INSERT, &[("number of rows inserted", writer.written)]))
+}
+
+/// Snowflake converts each `INSERT … VALUES` item to its target column's type, so rows may mix forms
+/// (`'2024-01-02'` next to `'2024-01-02'::DATE`). A multi-row VALUES list gets those casts written out
+/// (DataFusion needs one type per VALUES column); semi-structured targets are left to the write path.
+fn cast_values_rows(source: &mut ast::Query, table: &Table, positions: &[usize]) {
+    let ast::SetExpr::Values(values) = source.body.as_mut() else { return };
+    if values.rows.len() < 2 {
+        return;
+    }
+    let types: Vec<Option<ast::DataType>> = positions
+        .iter()
+        .map(|p| {
+            let sf = SfType::parse(&table.def.columns[*p].sf_type).ok()?;
+            if matches!(sf, SfType::Variant | SfType::Object | SfType::Array) {
+                return None;
+            }
+            datafusion::sql::sqlparser::parser::Parser::new(&datafusion::sql::sqlparser::dialect::SnowflakeDialect {})
+                .try_with_sql(&sf.to_sql())
+                .and_then(|mut p| p.parse_data_type())
+                .ok()
+        })
+        .collect();
+    for row in values.rows.iter_mut() {
+        for (expr, data_type) in row.iter_mut().zip(&types) {
+            let Some(data_type) = data_type else { continue };
+            if matches!(expr, ast::Expr::Value(v) if v.value == ast::Value::Null) {
+                continue;
+            }
+            let inner = std::mem::replace(expr, ast::Expr::value(ast::Value::Null));
+            *expr = ast::Expr::Cast { kind: ast::CastKind::DoubleColon, expr: Box::new(inner), data_type: data_type.clone(), array: false, format: None };
+        }
+    }
 }
 
 /// Writes every row of `stream` (columns in table order) into `table` within `txn` (CTAS).
