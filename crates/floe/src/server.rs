@@ -53,6 +53,8 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         account: args.account.clone(),
         statement_memory_bytes: (env_u64("FLOE_STATEMENT_MEMORY_MB", 4096) << 20) as usize,
         partitions: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+        // Image repository URLs name floe's registry: FLOE_REGISTRY_ADDRESS, else the listen address.
+        registry_address: std::env::var("FLOE_REGISTRY_ADDRESS").ok().filter(|a| !a.is_empty()).unwrap_or_else(|| args.listen.clone()),
     };
     let engine = sql::Engine::new(store, config).map_err(|e| anyhow::anyhow!("{e}"))?;
     let admin_password = std::env::var("FLOE_ADMIN_PASSWORD").ok();
@@ -61,6 +63,8 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         write_secret(&path, &generated)?;
         println!("floe: created user ADMIN with a generated password (saved in {}): {generated}", path.display());
     }
+    // A new account's objects (warehouse COMPUTE_WH) and the removal of orphan stage directories.
+    sql::objects::ensure_defaults(&engine).map_err(|e| anyhow::anyhow!("{e}"))?;
     let lifetimes = protocol::TokenLifetimes {
         session_secs: env_u64("FLOE_SESSION_TOKEN_SECS", 3600),
         master_secs: env_u64("FLOE_MASTER_TOKEN_SECS", 4 * 3600),

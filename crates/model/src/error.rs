@@ -106,6 +106,44 @@ impl SfError {
         )
     }
 
+    /// 002043: `Object does not exist, or operation cannot be performed.` (e.g. USE WAREHOUSE on a missing
+    /// warehouse).
+    pub fn object_does_not_exist_or_cannot_be_performed() -> Self {
+        Self::new(
+            "002043",
+            "02000",
+            ErrorKind::NotFound,
+            "SQL compilation error: Object does not exist, or operation cannot be performed.",
+        )
+    }
+
+    /// 001008 (code inferred): `invalid value [<value as written>] for parameter '<NAME>'`, the wording
+    /// Snowflake uses for a property or parameter value it refuses.
+    pub fn invalid_value(parameter: &str, written: &str) -> Self {
+        Self::new(
+            "001008",
+            "22023",
+            ErrorKind::InvalidArgument,
+            format!("SQL compilation error: invalid value [{written}] for parameter '{parameter}'"),
+        )
+    }
+
+    /// 090064 / 090063 (codes inferred): a warehouse or pool in the wrong state for the request, e.g.
+    /// `Invalid state. Warehouse 'X' cannot be suspended.`
+    pub fn invalid_state(code: &str, message: impl Into<String>) -> Self {
+        Self::new(code, "22000", ErrorKind::InvalidArgument, format!("Invalid state. {}", message.into()))
+    }
+
+    /// 000606: the session has no current warehouse for a statement that needs one.
+    pub fn no_active_warehouse() -> Self {
+        Self::new(
+            "000606",
+            "57P03",
+            ErrorKind::InvalidArgument,
+            "No active warehouse selected in the current session.  Select an active warehouse with the 'use warehouse' command.",
+        )
+    }
+
     /// 002043 and friends: a general compilation error with Snowflake's prefix.
     pub fn compilation(message: impl Into<String>) -> Self {
         Self::new("002043", "42601", ErrorKind::InvalidArgument, format!("SQL compilation error: {}", message.into()))

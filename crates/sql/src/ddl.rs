@@ -34,7 +34,7 @@ async fn commit(engine: &Engine, ops: Vec<Op>) -> Result<(), SfError> {
 }
 
 /// DDL implicitly commits an open transaction first, as in Snowflake.
-async fn implicit_commit(engine: &Engine, session: &mut Session) -> Result<(), SfError> {
+pub(crate) async fn implicit_commit(engine: &Engine, session: &mut Session) -> Result<(), SfError> {
     if let Some(txn) = session.txn.take() {
         engine.commit_txn(txn).await?;
     }
@@ -63,7 +63,10 @@ pub async fn execute_floe(engine: &Engine, session: &mut Session, stmt: Stmt) ->
                     session.schema = Some(schema.clone());
                 }
                 (UseKind::Role, [role]) => session.role = role.clone(),
-                (UseKind::Warehouse, [wh]) => session.warehouse = Some(wh.clone()),
+                (UseKind::Warehouse, [wh]) => {
+                    crate::objects::warehouse::check_exists(engine, wh)?;
+                    session.warehouse = Some(wh.clone());
+                }
                 _ => return Err(SfError::compilation(format!("invalid name '{}'", name.join(".")))),
             }
             Ok(QueryResult::message(statement_type::USE, "Statement executed successfully."))
@@ -104,6 +107,7 @@ pub async fn execute_floe(engine: &Engine, session: &mut Session, stmt: Stmt) ->
             }
             Ok(QueryResult::message(statement_type::TCL, "Statement executed successfully."))
         }
+        Stmt::Object(stmt) => crate::objects::execute(engine, session, *stmt).await,
         Stmt::Sql(_) => Err(SfError::internal("routed a SQL statement to floe's grammar")),
     }
 }
@@ -149,11 +153,15 @@ pub async fn execute_sql_ddl(engine: &Engine, session: &mut Session, statement: 
                 }
                 return Err(SfError::already_exists(&display_ident(&name)));
             }
-            commit(engine, vec![
+            let mut ops = vec![
                 Op::CreateDatabase { name: name.clone(), info: info(session, None), replace: or_replace },
                 Op::CreateSchema { db: name.clone(), name: "PUBLIC".into(), info: info(session, None), replace: false },
-            ])
-            .await?;
+            ];
+            // A replaced database loses its stages and image repositories too.
+            let scoped = crate::objects::drop_scope(engine, &catalog, &name, None);
+            ops.extend(scoped.ops);
+            commit(engine, ops).await?;
+            crate::objects::remove_stage_dirs(scoped.stage_dirs);
             session.database = Some(name.clone());
             session.schema = Some("PUBLIC".into());
             Ok(QueryResult::message(statement_type::DDL, format!("Database {} successfully created.", display_ident(&name))))
@@ -221,7 +229,7 @@ pub async fn execute_sql_ddl(engine: &Engine, session: &mut Session, statement: 
                 let p = parts(name);
                 let shown = p.iter().map(|s| display_ident(s)).collect::<Vec<_>>().join(".");
                 last = p.last().cloned().unwrap_or_default();
-                let op = match object_type {
+                let (ops, stage_dirs) = match object_type {
                     ObjectType::Database => {
                         let db = p.join(".");
                         if !catalog.databases.contains_key(&db) {
@@ -231,7 +239,11 @@ pub async fn execute_sql_ddl(engine: &Engine, session: &mut Session, statement: 
                             session.database = None;
                             session.schema = None;
                         }
-                        Op::DropDatabase { name: db }
+                        // Its stages and image repositories go with it.
+                        let scoped = crate::objects::drop_scope(engine, &catalog, &db, None);
+                        let mut ops = vec![Op::DropDatabase { name: db }];
+                        ops.extend(scoped.ops);
+                        (ops, scoped.stage_dirs)
                     }
                     ObjectType::Schema => {
                         let (db, schema) = match p.as_slice() {
@@ -245,7 +257,11 @@ pub async fn execute_sql_ddl(engine: &Engine, session: &mut Session, statement: 
                         if session.database.as_deref() == Some(db.as_str()) && session.schema.as_deref() == Some(schema.as_str()) {
                             session.schema = None;
                         }
-                        Op::DropSchema { db, name: schema }
+                        // Its stages and image repositories go with it.
+                        let scoped = crate::objects::drop_scope(engine, &catalog, &db, Some(&schema));
+                        let mut ops = vec![Op::DropSchema { db, name: schema }];
+                        ops.extend(scoped.ops);
+                        (ops, scoped.stage_dirs)
                     }
                     ObjectType::Table | ObjectType::View => {
                         let (db, schema, table) = resolve_schema(session, &p, "DROP")?;
@@ -265,7 +281,8 @@ pub async fn execute_sql_ddl(engine: &Engine, session: &mut Session, statement: 
                     }
                     other => return Err(SfError::unsupported(format!("DROP {other}"))),
                 };
-                commit(engine, vec![op]).await?;
+                commit(engine, ops).await?;
+                crate::objects::remove_stage_dirs(stage_dirs);
             }
             if absent && names.len() == 1 {
                 return Ok(QueryResult::message(

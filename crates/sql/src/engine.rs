@@ -43,11 +43,13 @@ pub struct EngineConfig {
     pub statement_memory_bytes: usize,
     /// DataFusion target partitions.
     pub partitions: usize,
+    /// `host:port` of floe's image registry, the first part of every image repository's URL.
+    pub registry_address: String,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        EngineConfig { account: "floe".into(), statement_memory_bytes: 4 << 30, partitions: 2 }
+        EngineConfig { account: "floe".into(), statement_memory_bytes: 4 << 30, partitions: 2, registry_address: "127.0.0.1:8080".into() }
     }
 }
 

@@ -14,6 +14,7 @@ mod dml;
 pub mod engine;
 pub mod errors;
 mod locks;
+pub mod objects;
 pub mod temp;
 pub mod parse;
 pub mod plan_cache;

@@ -34,6 +34,8 @@ pub enum Stmt {
     Commit,
     /// `ROLLBACK [WORK]`.
     Rollback,
+    /// Warehouses, compute pools, image repositories, stages, LIST/REMOVE (`crate::objects`).
+    Object(Box<crate::objects::ObjectStmt>),
 }
 
 /// What `USE` switches.
@@ -148,7 +150,7 @@ pub fn split(sql: &str) -> Result<Vec<StatementText>, SfError> {
 
 /// Parses one statement's tokens.
 pub fn parse(statement: &StatementText) -> Result<Stmt, SfError> {
-    let mut cursor = Cursor::new(&statement.tokens);
+    let mut cursor = Cursor::with_text(&statement.tokens, &statement.text);
     if let Some(stmt) = parse_floe(&mut cursor)? {
         return Ok(stmt);
     }
@@ -189,12 +191,81 @@ pub fn parser_error(err: ParserError) -> SfError {
 pub struct Cursor<'a> {
     tokens: Vec<&'a TokenWithSpan>,
     pos: usize,
+    /// The statement's source text (starting at its first token), for grammar that needs the exact
+    /// characters (stage paths keep their case).
+    text: Option<&'a str>,
 }
 
 impl<'a> Cursor<'a> {
     /// A cursor at the first non-whitespace token.
     pub fn new(tokens: &'a [TokenWithSpan]) -> Self {
-        Cursor { tokens: tokens.iter().filter(|t| !matches!(t.token, Token::Whitespace(_))).collect(), pos: 0 }
+        Cursor { tokens: tokens.iter().filter(|t| !matches!(t.token, Token::Whitespace(_))).collect(), pos: 0, text: None }
+    }
+
+    /// A cursor that also knows the statement's source text (which starts at the first token).
+    pub fn with_text(tokens: &'a [TokenWithSpan], text: &'a str) -> Self {
+        Cursor { text: Some(text), ..Cursor::new(tokens) }
+    }
+
+    /// The current position, to come back to with `reset`.
+    pub fn mark(&self) -> usize {
+        self.pos
+    }
+
+    /// Goes back to a position from `mark`.
+    pub fn reset(&mut self, mark: usize) {
+        self.pos = mark;
+    }
+
+    /// The token after the current one.
+    pub fn peek_next(&self) -> Option<&'a Token> {
+        self.tokens.get(self.pos + 1).map(|t| &t.token)
+    }
+
+    /// Consumes the current token and every following token written without whitespace in between, and
+    /// returns their exact source text (original case). None at the end or without source text.
+    pub fn raw_run(&mut self) -> Option<String> {
+        let first = *self.tokens.get(self.pos)?;
+        let mut last = first;
+        let mut next = self.pos + 1;
+        while let Some(t) = self.tokens.get(next) {
+            if t.span.start != last.span.end {
+                break;
+            }
+            last = t;
+            next += 1;
+        }
+        let start = self.offset_of(first.span.start)?;
+        let end = self.offset_of(last.span.end)?;
+        let raw = self.text?.get(start..end)?.to_string();
+        self.pos = next;
+        Some(raw)
+    }
+
+    /// The exact source text of the current token (original case), if the cursor knows the text.
+    pub fn raw_token(&self) -> Option<String> {
+        let t = self.tokens.get(self.pos)?;
+        let start = self.offset_of(t.span.start)?;
+        let end = self.offset_of(t.span.end)?;
+        self.text?.get(start..end).map(str::to_string)
+    }
+
+    /// Byte offset in the source text of a tokenizer location.
+    fn offset_of(&self, loc: datafusion::sql::sqlparser::tokenizer::Location) -> Option<usize> {
+        let text = self.text?;
+        let first = self.tokens.first()?.span.start;
+        if loc.line < first.line {
+            return None;
+        }
+        let mut line_start = 0usize;
+        let mut column_base = first.column;
+        for _ in first.line..loc.line {
+            line_start += text.get(line_start..)?.find('\n')? + 1;
+            column_base = 1;
+        }
+        let skip = loc.column.checked_sub(column_base)? as usize;
+        let bytes: usize = text.get(line_start..)?.chars().take(skip).map(char::len_utf8).sum();
+        Some(line_start + bytes)
     }
 
     /// The current token.
@@ -313,6 +384,9 @@ impl<'a> Cursor<'a> {
 }
 
 fn parse_floe(c: &mut Cursor<'_>) -> Result<Option<Stmt>, SfError> {
+    if let Some(stmt) = crate::objects::grammar::parse(c)? {
+        return Ok(Some(Stmt::Object(Box::new(stmt))));
+    }
     let Some(first) = c.peek_word() else { return Ok(None) };
     let stmt = match first {
         "USE" => {

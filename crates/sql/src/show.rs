@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
-use datafusion::arrow::array::{ArrayRef, Int64Array, StringArray, TimestampNanosecondArray};
+use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray, TimestampNanosecondArray};
 use datafusion::arrow::datatypes::{Field, Schema};
 use model::{SfError, display_ident};
 use regex::Regex;
@@ -21,6 +21,8 @@ pub enum Col {
     Num(&'static str, Vec<Option<i64>>),
     /// TIMESTAMP_LTZ values (epoch ms).
     Time(&'static str, Vec<Option<i64>>),
+    /// FLOAT values.
+    Float(&'static str, Vec<Option<f64>>),
 }
 
 /// Builds a SHOW-style result from columns.
@@ -36,6 +38,10 @@ pub fn build(statement_type: u32, cols: Vec<Col>) -> QueryResult {
             Col::Num(name, values) => {
                 fields.push(SfType::Number(38, 0).field(name, true));
                 arrays.push(Arc::new(Int64Array::from(values)));
+            }
+            Col::Float(name, values) => {
+                fields.push(SfType::Float.field(name, true));
+                arrays.push(Arc::new(Float64Array::from(values)));
             }
             Col::Time(name, values) => {
                 fields.push(SfType::TimestampLtz(3).field(name, true));

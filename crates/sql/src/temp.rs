@@ -1,5 +1,5 @@
-//! Temporary tables: stored under `<name>\u{1e}<session id>` so one can shadow a permanent table of the
-//! same name and stays invisible to other sessions. They carry the `temporary_session` option and are
+//! Temporary tables (and stages, see `objects::stage`): stored under `<name>\u{1e}<session id>` so one
+//! can shadow a permanent table of the same name and stays invisible to other sessions. They carry the `temporary_session` option and are
 //! dropped when their session ends (and at start, since sessions do not survive a restart).
 
 use std::sync::Arc;
@@ -41,9 +41,15 @@ pub fn lookup<'a>(catalog: &'a Catalog, db: &str, schema: &str, name: &str, sess
     tables.get(name).map(|t| (name.to_string(), t))
 }
 
-/// Store ops dropping the temporary tables of `session_id` (or of every session when `None`).
+/// Store ops dropping the temporary tables of `session_id` (or of every session when `None`) and, for
+/// one session, its temporary stages. A dropped temporary stage's directory is removed by the start-up
+/// sweep (`objects::ensure_defaults`).
 pub fn drops(catalog: &Catalog, session_id: Option<u64>) -> Vec<Op> {
     let wanted = session_id.map(|id| id.to_string());
+    let stages = match session_id {
+        Some(id) => stage_drops(catalog, |owner| owner == id),
+        None => Vec::new(),
+    };
     catalog
         .databases
         .values()
@@ -55,6 +61,23 @@ pub fn drops(catalog: &Catalog, session_id: Option<u64>) -> Vec<Op> {
             _ => false,
         })
         .map(|t| Op::DropTable { id: t.id })
+        .chain(stages)
+        .collect()
+}
+
+/// Store ops dropping the temporary stages of every session not in `live` (at start, once the front door
+/// knows which sessions survived the restart; the companion of dropping their temporary tables).
+pub fn stage_drops_except(catalog: &Catalog, live: &[u64]) -> Vec<Op> {
+    stage_drops(catalog, |owner| !live.contains(&owner))
+}
+
+fn stage_drops(catalog: &Catalog, owned_by: impl Fn(u64) -> bool) -> Vec<Op> {
+    catalog
+        .objects_of(crate::objects::STAGE)
+        .filter_map(|(scope, name, body)| {
+            let owner = body.get("temporary_session").and_then(|v| v.as_u64())?;
+            owned_by(owner).then(|| Op::DeleteObject { kind: crate::objects::STAGE.into(), scope: scope.into(), name: name.into() })
+        })
         .collect()
 }
 

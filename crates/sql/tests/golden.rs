@@ -1,10 +1,20 @@
 //! SQL golden tests: each `test_data/*.sql` runs statement by statement against a fresh in-process
 //! engine (temp data dir) and its rendered results must equal `test_data/*.out`.
 //! `UPDATE_EXPECT=1 cargo test --release -p floe-sql --test golden` rewrites the `.out` files.
+//!
+//! Times that change from run to run are masked: SHOW/DESCRIBE's `created_on`, `resumed_on` and
+//! `updated_on` print as `<time>` (or `<epoch>` for the zero time Snowflake shows for "never"), LIST's
+//! `last_modified` as `<time>`. A comment line `--! file DB.SCHEMA.STAGE path content…` before a
+//! statement writes a stage file (content plus a newline) first, standing in for PUT.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use datafusion::arrow::array::{Array, ArrayRef, StringArray, TimestampNanosecondArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::pretty::pretty_format_batches;
+use datafusion::sql::sqlparser::tokenizer::{Token, Whitespace};
 use floe_sql as sql;
 use sql::{Engine, EngineConfig, Session};
 use tokio_util::sync::CancellationToken;
@@ -18,6 +28,14 @@ async fn run_file(path: &Path) -> String {
     let statements = sql::parse::split(&text).unwrap();
     let mut out = String::new();
     for statement in statements {
+        for token in &statement.tokens {
+            if let Token::Whitespace(Whitespace::SingleLineComment { comment, .. }) = &token.token
+                && let Some(directive) = comment.strip_prefix('!')
+            {
+                out.push_str(&format!(">!{}\n", directive.trim_end()));
+                run_directive(&engine, directive.trim());
+            }
+        }
         let sql_text = statement.text.trim();
         if sql_text.lines().all(|l| l.trim_start().starts_with("--")) {
             continue;
@@ -30,7 +48,7 @@ async fn run_file(path: &Path) -> String {
                     let names: Vec<&str> = result.schema.fields().iter().map(|f| f.name().as_str()).collect();
                     out.push_str(&format!("(no rows) [{}]\n", names.join(", ")));
                 } else {
-                    out.push_str(&pretty_format_batches(&result.batches).unwrap().to_string());
+                    out.push_str(&pretty_format_batches(&mask_times(&result.batches)).unwrap().to_string());
                     out.push('\n');
                 }
             }
@@ -39,6 +57,54 @@ async fn run_file(path: &Path) -> String {
         out.push('\n');
     }
     out
+}
+
+/// `file DB.SCHEMA.STAGE path content…`: writes a file into a stage's directory.
+fn run_directive(engine: &Engine, directive: &str) {
+    let mut words = directive.splitn(4, ' ');
+    match (words.next(), words.next(), words.next(), words.next()) {
+        (Some("file"), Some(stage), Some(path), content) => {
+            let parts: Vec<&str> = stage.split('.').collect();
+            let [db, schema, name] = parts.as_slice() else { panic!("bad stage in directive: {directive}") };
+            let dir = sql::objects::stage::stage_dir(engine.store().path(), db, schema, name);
+            let file = dir.join(path);
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            std::fs::write(file, format!("{}\n", content.unwrap_or(""))).unwrap();
+        }
+        _ => panic!("unknown golden directive: {directive}"),
+    }
+}
+
+/// Replaces the run-dependent time columns with `<time>` / `<epoch>`.
+fn mask_times(batches: &[RecordBatch]) -> Vec<RecordBatch> {
+    batches
+        .iter()
+        .map(|batch| {
+            let mut fields = Vec::new();
+            let mut columns: Vec<ArrayRef> = Vec::new();
+            for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+                let masked: Option<Vec<Option<&str>>> = match (field.name().as_str(), field.data_type()) {
+                    ("created_on" | "resumed_on" | "updated_on", DataType::Timestamp(..)) => {
+                        let times = column.as_any().downcast_ref::<TimestampNanosecondArray>().unwrap();
+                        Some((0..times.len()).map(|i| times.is_valid(i).then(|| if times.value(i) == 0 { "<epoch>" } else { "<time>" })).collect())
+                    }
+                    ("last_modified", DataType::Utf8) => Some((0..column.len()).map(|i| column.is_valid(i).then_some("<time>")).collect()),
+                    _ => None,
+                };
+                match masked {
+                    Some(values) => {
+                        fields.push(Field::new(field.name(), DataType::Utf8, true));
+                        columns.push(Arc::new(StringArray::from(values)));
+                    }
+                    None => {
+                        fields.push(field.as_ref().clone());
+                        columns.push(column.clone());
+                    }
+                }
+            }
+            RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap()
+        })
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,64 @@
+-- Stages (LIST/REMOVE over plain files) and image repositories (URLs in floe's registry).
+create stage s0;
+create database d1;
+create stage if not exists tutorial_stage directory = ( enable = true );
+create stage tutorial_stage;
+create stage if not exists tutorial_stage;
+create or replace stage if not exists tutorial_stage;
+create stage s2 encryption = (type = 'SNOWFLAKE_SSE') file_format = (type = json) comment = 'specs';
+create stage s3 encryption = (type = 'AES');
+create stage s3 url = 's3://bucket/path';
+create stage s3 file_format = (type = parquet2);
+create temporary stage tmp1;
+show stages;
+show stages like 'TUT%' in schema d1.public;
+show stages in account;
+describe stage s2;
+list @tutorial_stage;
+--! file D1.PUBLIC.TUTORIAL_STAGE spec.yaml spec: {containers: []}
+--! file D1.PUBLIC.TUTORIAL_STAGE data/a.csv 1,2
+--! file D1.PUBLIC.TUTORIAL_STAGE data/b.csv 3,4
+--! file D1.PUBLIC.TUTORIAL_STAGE data/Mixed.JSON {}
+list @tutorial_stage;
+ls @d1.public.tutorial_stage/data;
+list @tutorial_stage/data/Mixed;
+list @tutorial_stage/data/mixed;
+list @tutorial_stage pattern = '.*[.]csv';
+list '@tutorial_stage/spec.yaml';
+list @nosuch;
+list @~;
+remove @tutorial_stage/data/a.csv;
+rm @tutorial_stage pattern = '.*[.]csv';
+remove @tutorial_stage/nothing;
+list @tutorial_stage;
+create or replace stage tutorial_stage;
+list @tutorial_stage;
+drop stage tutorial_stage;
+drop stage tutorial_stage;
+drop stage if exists tutorial_stage;
+list @tutorial_stage;
+drop stage tmp1;
+show image repositories;
+create image repository tutorial_repository;
+create image repository tutorial_repository;
+create image repository if not exists tutorial_repository;
+create or replace image repository if not exists tutorial_repository;
+create or replace image repository tutorial_repository comment = 'images';
+create image repository "Mixed_Repo" encryption = (type = 'SNOWFLAKE_SSE');
+create schema s_other;
+create image repository repo_in_other;
+create image repository d1.public.repo2;
+show image repositories;
+show image repositories like 'tutorial%' in schema d1.public;
+show image repositories in database d1;
+show image repositories in schema snowflake.images;
+use schema public;
+drop image repository "Mixed_Repo";
+drop image repository nosuch;
+drop image repository if exists nosuch;
+drop schema s_other;
+show image repositories in account;
+show stages in account;
+drop database d1;
+show image repositories in account;
+show stages in account;
