@@ -119,3 +119,13 @@ def test_execute_string_and_async(conn, db):
     cur.get_results_from_sfqid(qid)
     assert cur.fetchall() == [(10,)]
     assert conn.get_query_status(qid).name == "SUCCESS"
+
+
+def test_large_results_arrive_in_chunks_in_both_formats(db):
+    db.execute("select seq4() as n, 'v' || seq4() as s from table(generator(rowcount => 120000)) order by n")
+    rows = db.fetchall()
+    assert len(rows) == 120000 and rows[0] == (0, "v0") and rows[-1] == (119999, "v119999")
+    db.execute("alter session set python_connector_query_result_format = 'JSON'")
+    db.execute("select seq4() as n from table(generator(rowcount => 120000)) order by n")
+    assert db._query_result_format == "json"
+    assert [r[0] for r in db.fetchall()] == list(range(120000))

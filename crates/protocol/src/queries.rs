@@ -34,6 +34,10 @@ pub struct QueryEntry {
     pub outcome: watch::Receiver<Option<Outcome>>,
     /// When it started.
     pub started: Instant,
+    /// Result chunks after the first (served at `chunk_path`), and the secret in their URLs.
+    pub chunks: Mutex<Vec<axum::body::Bytes>>,
+    /// Unguessable part of this query's chunk URLs (they carry no Authorization header).
+    pub chunk_secret: String,
 }
 
 impl QueryEntry {
@@ -65,7 +69,16 @@ impl QueryRegistry {
     pub fn register(&self, request_id: Option<String>, session_id: u64) -> (Arc<QueryEntry>, watch::Sender<Option<Outcome>>) {
         let (tx, rx) = watch::channel(None);
         let id = uuid::Uuid::new_v4().to_string();
-        let entry = Arc::new(QueryEntry { id: id.clone(), request_id: request_id.clone(), session_id, cancel: CancellationToken::new(), outcome: rx, started: Instant::now() });
+        let entry = Arc::new(QueryEntry {
+            id: id.clone(),
+            request_id: request_id.clone(),
+            session_id,
+            cancel: CancellationToken::new(),
+            outcome: rx,
+            started: Instant::now(),
+            chunks: Mutex::new(Vec::new()),
+            chunk_secret: sql::auth::random_secret(16),
+        });
         self.entries.lock().insert(id.clone(), entry.clone());
         if let Some(r) = request_id {
             self.by_request.lock().insert(r, id);

@@ -60,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .route("/session", post(session_delete))
         .route("/session/heartbeat", post(heartbeat))
         .route("/session/token-request", post(token_request))
+        .route("/floe/chunks/{id}/{secret}/{n}", get(chunk))
         .route("/api/v2/statements", post(crate::sqlapi::submit))
         .route("/api/v2/statements/{handle}", get(crate::sqlapi::status))
         .route("/api/v2/statements/{handle}/cancel", post(crate::sqlapi::cancel))
@@ -197,7 +198,41 @@ fn is_dml(statement_type: u32) -> bool {
     matches!(statement_type, 0x3000 | 0x3100 | 0x3200 | 0x3300 | 0x3400 | 0x3500)
 }
 
+/// Rows per result chunk: a larger result goes back as a first chunk inline plus chunk URLs that the
+/// client downloads (in parallel) from floe itself.
+const CHUNK_ROWS: usize = 50_000;
+
+/// Cuts batches into groups of at most `rows` rows.
+fn split_rows(batches: &[datafusion::arrow::record_batch::RecordBatch], rows: usize) -> Vec<Vec<datafusion::arrow::record_batch::RecordBatch>> {
+    let mut groups = vec![Vec::new()];
+    let mut in_group = 0usize;
+    for batch in batches {
+        let mut offset = 0;
+        while offset < batch.num_rows() {
+            if in_group == rows {
+                groups.push(Vec::new());
+                in_group = 0;
+            }
+            let take = (rows - in_group).min(batch.num_rows() - offset);
+            groups.last_mut().expect("a group").push(batch.slice(offset, take));
+            in_group += take;
+            offset += take;
+        }
+    }
+    groups
+}
+
+/// Where a query's chunks are served.
+struct ChunkTarget<'a> {
+    base_url: &'a str,
+    query: &'a QueryEntry,
+}
+
 fn result_data(result: &QueryResult, session: &Session, query_id: &str, format: Format) -> Result<Value, SfError> {
+    result_data_chunked(result, session, query_id, format, None)
+}
+
+fn result_data_chunked(result: &QueryResult, session: &Session, query_id: &str, format: Format, target: Option<ChunkTarget<'_>>) -> Result<Value, SfError> {
     let n = result.num_rows();
     let mut data = json!({
         "parameters": session_parameters(session),
@@ -217,12 +252,44 @@ fn result_data(result: &QueryResult, session: &Session, query_id: &str, format: 
         "sendResultTime": chrono::Utc::now().timestamp_millis(),
         "queryContext": {"entries": []},
     });
-    if format == Format::Arrow && !is_dml(result.statement_type) {
+    let arrow = format == Format::Arrow && !is_dml(result.statement_type);
+    let groups = match &target {
+        Some(_) if n > CHUNK_ROWS => split_rows(&result.batches, CHUNK_ROWS),
+        _ => vec![result.batches.clone()],
+    };
+    let part = |batches: &Vec<datafusion::arrow::record_batch::RecordBatch>| QueryResult { schema: result.schema.clone(), batches: batches.clone(), statement_type: result.statement_type };
+    if arrow {
         data["queryResultFormat"] = json!("arrow");
-        data["rowsetBase64"] = json!(crate::arrow_rowset::rowset_base64(result, &result.batches)?);
+        data["rowsetBase64"] = json!(crate::arrow_rowset::rowset_base64(result, &groups[0])?);
     } else {
         data["queryResultFormat"] = json!("json");
-        data["rowset"] = json!(encode::rowset(result));
+        data["rowset"] = json!(encode::rowset(&part(&groups[0])));
+    }
+    if let (Some(target), true) = (target, groups.len() > 1) {
+        let mut chunks = Vec::with_capacity(groups.len() - 1);
+        let mut meta = Vec::with_capacity(groups.len() - 1);
+        for (i, group) in groups.iter().enumerate().skip(1) {
+            let chunk = part(group);
+            let bytes = if arrow {
+                crate::arrow_rowset::ipc_stream(result, group)?
+            } else {
+                // JSON chunks are the rows joined by commas, without the enclosing brackets.
+                let rows = encode::rowset(&chunk);
+                let text = serde_json::to_string(&rows).map_err(|e| SfError::internal(e.to_string()))?;
+                text[1..text.len() - 1].as_bytes().to_vec()
+            };
+            meta.push(json!({
+                "url": format!("{}/floe/chunks/{}/{}/{}", target.base_url, target.query.id, target.query.chunk_secret, i - 1),
+                "rowCount": chunk.num_rows(),
+                "uncompressedSize": bytes.len(),
+                "compressedSize": bytes.len(),
+            }));
+            chunks.push(axum::body::Bytes::from(bytes));
+        }
+        *target.query.chunks.lock() = chunks;
+        data["chunks"] = json!(meta);
+        data["chunkHeaders"] = json!({"x-floe-chunk": "1"});
+        data["returned"] = json!(groups[0].iter().map(|b| b.num_rows()).sum::<usize>());
     }
     Ok(data)
 }
@@ -235,6 +302,8 @@ struct QueryRequest {
     /// MULTI_STATEMENT_COUNT for this request (0 = any number).
     statement_count: Option<u64>,
     format: Option<Format>,
+    /// `http://host:port` as the client reached floe (chunk URLs are absolute).
+    base_url: String,
 }
 
 impl QueryRequest {
@@ -256,6 +325,7 @@ impl QueryRequest {
             describe_only: body["describeOnly"].as_bool().unwrap_or(false),
             statement_count,
             format,
+            base_url: String::new(),
         })
     }
 }
@@ -369,7 +439,7 @@ async fn execute_request(state: &AppState, entry: &SessionEntry, session: &mut S
     }
     let mut results = state.engine.execute_bound(session, &request.sql, &request.bindings, &query.cancel).await?;
     let last = results.pop().expect("at least one result");
-    result_data(&last, session, &query.id, format)
+    result_data_chunked(&last, session, &query.id, format, Some(ChunkTarget { base_url: &request.base_url, query }))
 }
 
 fn respond(outcome: Outcome, query_id: &str) -> Response {
@@ -410,10 +480,12 @@ async fn query_request(State(state): State<AppState>, Query(params): Query<HashM
         Ok(b) => b,
         Err(e) => return json_response(StatusCode::OK, error_body(&e, None)),
     };
-    let request = match QueryRequest::from_body(&body) {
+    let mut request = match QueryRequest::from_body(&body) {
         Ok(r) => r,
         Err(e) => return json_response(StatusCode::OK, error_body(&e, None)),
     };
+    let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
+    request.base_url = format!("http://{host}");
     let async_exec = body["asyncExec"].as_bool().unwrap_or(false);
     let (query, tx) = state.queries.register(params.get("requestId").cloned(), entry.id);
     tokio::spawn(run_statement(state.clone(), entry, query.clone(), request, tx));
@@ -515,6 +587,17 @@ async fn token_request(State(state): State<AppState>, headers: HeaderMap, body: 
         }
         Err(e) => json_response(StatusCode::OK, error_body(&e, None)),
     }
+}
+
+/// A result chunk (the URL's secret stands in for the presigned URL of cloud storage).
+async fn chunk(State(state): State<AppState>, Path((id, secret, n)): Path<(String, String, usize)>) -> Response {
+    let Some(query) = state.queries.get(&id).filter(|q| q.chunk_secret == secret) else {
+        return (StatusCode::NOT_FOUND, "no such chunk").into_response();
+    };
+    let Some(bytes) = query.chunks.lock().get(n).cloned() else {
+        return (StatusCode::NOT_FOUND, "no such chunk").into_response();
+    };
+    ([(axum::http::header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()
 }
 
 async fn heartbeat(State(state): State<AppState>, headers: HeaderMap) -> Response {
