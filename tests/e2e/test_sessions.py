@@ -83,3 +83,23 @@ def test_sessions_survive_a_restart_with_context_and_temporary_tables(make_serve
     tables = json.dumps(query(server.url, token, "show tables in database keep")["data"]["rowset"])
     assert "SCRATCH" in tables and "GONE" not in tables
     assert query(server.url, closed["token"], "select 1")["code"] == "390104"
+
+
+def test_results_are_kept_for_result_scan_and_survive_a_restart(make_server):
+    server = make_server()
+    token = login(server.url)["token"]
+    first = query(server.url, token, "select 41 + 1 as answer, 'x' as s")
+    qid = first["data"]["queryId"]
+    scanned = query(server.url, token, "select answer from table(result_scan(last_query_id()))")
+    assert scanned["data"]["rowset"] == [["42"]], scanned
+    query(server.url, token, "show parameters like 'TIMEZONE'")
+    shown = query(server.url, token, 'select "key", "value" from table(result_scan(last_query_id()))')
+    assert shown["data"]["rowset"] == [["TIMEZONE", "UTC"]], shown
+    missing = query(server.url, token, f"select * from table(result_scan('{uuid.uuid4()}'))")
+    assert missing["code"] == "000709", missing
+    server.restart()
+    again = query(server.url, token, f"select s, answer from table(result_scan('{qid}'))")
+    assert again["data"]["rowset"] == [["x", "42"]], again
+    r = requests.get(f"{server.url}/queries/{qid}/result", headers={"Authorization": f'Snowflake Token="{token}"'},
+                     timeout=30, proxies={"http": None, "https": None})
+    assert r.json()["success"] and r.json()["data"]["queryId"] == qid

@@ -55,6 +55,9 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         partitions: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
         // Image repository URLs name floe's registry: FLOE_REGISTRY_ADDRESS, else the listen address.
         registry_address: std::env::var("FLOE_REGISTRY_ADDRESS").ok().filter(|a| !a.is_empty()).unwrap_or_else(|| args.listen.clone()),
+        results_dir: Some(args.data_dir.join("results")),
+        result_cache_bytes: env_u64("FLOE_RESULT_CACHE_MB", 1024) << 20,
+        result_retention: Duration::from_secs(env_u64("FLOE_RESULT_RETENTION_SECS", 24 * 3600)),
     };
     let engine = sql::Engine::new(store, config).map_err(|e| anyhow::anyhow!("{e}"))?;
     let admin_password = std::env::var("FLOE_ADMIN_PASSWORD").ok();

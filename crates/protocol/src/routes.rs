@@ -393,6 +393,22 @@ async fn run_statement(state: AppState, entry: Arc<SessionEntry>, query: Arc<Que
     let _ = tx.send(Some(outcome));
 }
 
+/// Records a finished statement: its id for LAST_QUERY_ID, its result for RESULT_SCAN and later polling
+/// (kept in memory at once, written to disk off the request path).
+fn keep(state: &AppState, session: &mut Session, id: &str, result: &QueryResult) {
+    session.push_query_id(id);
+    if let Some(store) = state.engine.results() {
+        store.remember(id, result.clone());
+        let store = store.clone();
+        let id = id.to_string();
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = store.flush(&id) {
+                tracing::warn!(query_id = %id, error = %e, "could not keep a result");
+            }
+        });
+    }
+}
+
 /// Runs a request's statements: describe only, one statement, or several (each a child query whose
 /// result the client fetches by id from `resultIds`).
 async fn execute_request(state: &AppState, entry: &SessionEntry, session: &mut Session, query: &QueryEntry, request: &QueryRequest, format: Format) -> Result<Value, SfError> {
@@ -420,7 +436,12 @@ async fn execute_request(state: &AppState, entry: &SessionEntry, session: &mut S
                 let (child, child_tx) = state.queries.register(None, entry.id);
                 ids.push(child.id.clone());
                 let res = state.engine.execute_bound(session, &statement.text, &request.bindings, &query.cancel).await;
-                let outcome = match res.and_then(|mut r| result_data(&r.pop().expect("one result"), session, &child.id, format)) {
+                let res = res.map(|mut r| {
+                    let last = r.pop().expect("one result");
+                    keep(state, session, &child.id, &last);
+                    last
+                });
+                let outcome = match res.and_then(|r| result_data(&r, session, &child.id, format)) {
                     Ok(data) => Outcome::Success(Arc::new(data)),
                     Err(e) => {
                         let _ = child_tx.send(Some(Outcome::Failure(e.clone())));
@@ -431,6 +452,7 @@ async fn execute_request(state: &AppState, entry: &SessionEntry, session: &mut S
             }
             // 0xA000: the multi-statement parent type (JDBC SFStatementType.MULTI_STATEMENT).
             let summary = QueryResult::message(0xA000, "Multiple statements executed successfully.");
+            keep(state, session, &query.id, &summary);
             let mut data = result_data(&summary, session, &query.id, format)?;
             data["resultIds"] = json!(ids.join(","));
             data["resultTypes"] = json!(vec!["0"; ids.len()].join(","));
@@ -439,6 +461,7 @@ async fn execute_request(state: &AppState, entry: &SessionEntry, session: &mut S
     }
     let mut results = state.engine.execute_bound(session, &request.sql, &request.bindings, &query.cancel).await?;
     let last = results.pop().expect("at least one result");
+    keep(state, session, &query.id, &last);
     result_data_chunked(&last, session, &query.id, format, Some(ChunkTarget { base_url: &request.base_url, query }))
 }
 
@@ -499,10 +522,20 @@ async fn query_request(State(state): State<AppState>, Query(params): Query<HashM
 }
 
 async fn query_result(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    if let Err(r) = session_of(&state, &headers) {
-        return r;
-    }
+    let entry = match session_of(&state, &headers) {
+        Ok(e) => e,
+        Err(r) => return r,
+    };
     let Some(query) = state.queries.get(&id) else {
+        // A result kept from before a restart (or evicted from the registry).
+        if let Some(Ok(kept)) = state.engine.results().map(|s| s.load(&id)) {
+            let session = entry.session.lock().await;
+            let format = if session.param("PYTHON_CONNECTOR_QUERY_RESULT_FORMAT").eq_ignore_ascii_case("json") { Format::Json } else { Format::Arrow };
+            return match result_data(&kept, &session, &id, format) {
+                Ok(data) => json_response(StatusCode::OK, ok_body(data)),
+                Err(e) => json_response(StatusCode::INTERNAL_SERVER_ERROR, error_body(&e, Some(&id))),
+            };
+        }
         return json_response(StatusCode::OK, error_body(&SfError::new("000709", "02000", model::ErrorKind::NotFound, format!("Statement {id} not found")), Some(&id)));
     };
     match query.wait(state.config.result_hold).await {
@@ -516,6 +549,7 @@ async fn query_status(State(state): State<AppState>, Path(id): Path<String>, hea
         return r;
     }
     let queries = match state.queries.get(&id) {
+        None if state.engine.results().is_some_and(|s| s.contains(&id)) => vec![json!({"id": id, "status": "SUCCESS", "errorCode": null, "errorMessage": null})],
         None => vec![],
         Some(q) => {
             let (status, code, message) = match q.outcome.borrow().clone() {

@@ -45,11 +45,25 @@ pub struct EngineConfig {
     pub partitions: usize,
     /// `host:port` of floe's image registry, the first part of every image repository's URL.
     pub registry_address: String,
+    /// Where kept query results live (`<data-dir>/results`); `None` keeps none (RESULT_SCAN fails).
+    pub results_dir: Option<std::path::PathBuf>,
+    /// Size bound of the kept results, bytes.
+    pub result_cache_bytes: u64,
+    /// How long results are kept (Snowflake: 24 hours).
+    pub result_retention: Duration,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        EngineConfig { account: "floe".into(), statement_memory_bytes: 4 << 30, partitions: 2, registry_address: "127.0.0.1:8080".into() }
+        EngineConfig {
+            account: "floe".into(),
+            statement_memory_bytes: 4 << 30,
+            partitions: 2,
+            registry_address: "127.0.0.1:8080".into(),
+            results_dir: None,
+            result_cache_bytes: 1 << 30,
+            result_retention: Duration::from_secs(24 * 3600),
+        }
     }
 }
 
@@ -63,6 +77,7 @@ pub(crate) struct Inner {
     pub(crate) store: Store,
     pub(crate) config: EngineConfig,
     base_state: SessionState,
+    results: Option<Arc<crate::results::ResultStore>>,
     pub(crate) locks: crate::locks::LockManager,
     next_txn: AtomicU64,
 }
@@ -89,15 +104,28 @@ impl Engine {
         }
         let ctx = SessionContext::new_with_state(builder.build());
         functions::register_all(&ctx).map_err(from_datafusion)?;
+        let results = match &config.results_dir {
+            Some(dir) => Some(Arc::new(
+                crate::results::ResultStore::open(dir, config.result_cache_bytes, config.result_retention)
+                    .map_err(|e| SfError::internal(format!("cannot open the result store {}: {e}", dir.display())))?,
+            )),
+            None => None,
+        };
+        ctx.register_udtf("result_scan", Arc::new(crate::results::ResultScan(results.clone())));
         let base_state = ctx.state();
         Ok(Engine {
-            inner: Arc::new(Inner { store, config, base_state, locks: Default::default(), next_txn: AtomicU64::new(1) }),
+            inner: Arc::new(Inner { store, config, base_state, results, locks: Default::default(), next_txn: AtomicU64::new(1) }),
         })
     }
 
     /// The store.
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// The kept query results (RESULT_SCAN, result polling across restarts).
+    pub fn results(&self) -> Option<&Arc<crate::results::ResultStore>> {
+        self.inner.results.as_ref()
     }
 
     /// The engine settings.
@@ -242,6 +270,7 @@ impl Engine {
             warehouse: session.warehouse.as_deref(),
             account: &self.inner.config.account,
             session_id: session.id,
+            query_ids: &session.query_ids,
         }
     }
 
@@ -376,7 +405,7 @@ impl Engine {
     /// which sessions survived the restart).
     pub fn drop_temporary_tables_except(&self, live: &[u64]) -> Result<(), SfError> {
         let snapshot = self.inner.store.snapshot();
-        let drops: Vec<store::Op> = crate::temp::drops(&snapshot, None)
+        let mut drops: Vec<store::Op> = crate::temp::drops(&snapshot, None)
             .into_iter()
             .filter(|op| match op {
                 store::Op::DropTable { id } => snapshot
@@ -387,6 +416,7 @@ impl Engine {
                 _ => true,
             })
             .collect();
+        drops.extend(crate::temp::stage_drops_except(&snapshot, live));
         if drops.is_empty() {
             return Ok(());
         }

@@ -20,6 +20,7 @@ pub mod parse;
 pub mod plan_cache;
 pub mod provider;
 pub mod result;
+pub mod results;
 pub mod rewrite;
 pub mod session;
 pub mod show;

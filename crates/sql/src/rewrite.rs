@@ -32,6 +32,8 @@ pub struct Context<'a> {
     pub account: &'a str,
     /// CURRENT_SESSION().
     pub session_id: u64,
+    /// The session's earlier query ids, oldest first (LAST_QUERY_ID).
+    pub query_ids: &'a [String],
 }
 
 /// Separates a repeated result column name from its internal de-duplicating suffix.
@@ -164,6 +166,20 @@ pub fn rewrite_expressions(statement: &mut Statement, ctx: &Context<'_>) -> Resu
     }
 }
 
+/// LAST_QUERY_ID([n]): -1 (the default) is the latest statement, -2 the one before; 1 the session's
+/// first. Out of range is NULL.
+fn last_query_id(func: &ast::Function, ids: &[String]) -> Result<Expr, SfError> {
+    let mut n: i64 = -1;
+    if let FunctionArguments::List(list) = &func.args {
+        if let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(e))) = list.args.first() {
+            let text = e.to_string().replace(' ', "");
+            n = text.parse().map_err(|_| SfError::compilation(format!("LAST_QUERY_ID takes an integer position, not {text}")))?;
+        }
+    }
+    let index = if n < 0 { ids.len() as i64 + n } else { n - 1 };
+    Ok(usize::try_from(index).ok().and_then(|i| ids.get(i)).map(|id| string_lit(id)).unwrap_or_else(null_lit))
+}
+
 fn rewrite_expr(expr: &mut Expr, ctx: &Context<'_>) -> Result<(), SfError> {
     match expr {
         Expr::Function(func) => {
@@ -181,6 +197,7 @@ fn rewrite_expr(expr: &mut Expr, ctx: &Context<'_>) -> Result<(), SfError> {
                 "CURRENT_SESSION" => Some(string_lit(&ctx.session_id.to_string())),
                 "CURRENT_VERSION" => Some(string_lit(env!("CARGO_PKG_VERSION"))),
                 "CURRENT_CLIENT" => Some(string_lit("floe")),
+                "LAST_QUERY_ID" => Some(last_query_id(func, ctx.query_ids)?),
                 "SEQ1" | "SEQ2" | "SEQ4" | "SEQ8" => Some(Expr::Identifier(Ident::new(SEQ_COLUMN))),
                 _ => None,
             };
@@ -284,6 +301,14 @@ pub fn rewrite_table_factors(query: &mut Query) -> Result<(), SfError> {
 
 fn rewrite_factor(factor: &mut TableFactor) -> Result<(), SfError> {
     match factor {
+        TableFactor::TableFunction { expr: Expr::Function(func), alias } if function_name(&func.name).as_deref() == Some("RESULT_SCAN") => {
+            let arg = match &func.args {
+                FunctionArguments::List(list) if list.args.len() == 1 => list.args[0].to_string(),
+                _ => return Err(SfError::compilation("RESULT_SCAN takes one argument: a query id")),
+            };
+            let alias_text = alias.as_ref().map(|a| format!(" AS {a}")).unwrap_or_default();
+            *factor = parse_factor(&format!("result_scan({arg}){alias_text}"))?;
+        }
         TableFactor::TableFunction { expr: Expr::Function(func), alias } => {
             if function_name(&func.name).as_deref() != Some("GENERATOR") {
                 return Ok(());

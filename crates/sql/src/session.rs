@@ -59,11 +59,24 @@ pub struct Session {
     pub params: BTreeMap<String, ParamValue>,
     /// The open explicit (or AUTOCOMMIT=false implicit) transaction.
     pub txn: Option<Txn>,
+    /// Ids of this session's statements, oldest first (LAST_QUERY_ID), at most `QUERY_ID_HISTORY`.
+    pub query_ids: Vec<String>,
     /// Physical plans of this session's repeated queries.
     pub plans: crate::plan_cache::PlanCache,
 }
 
+/// How many query ids a session remembers for LAST_QUERY_ID.
+pub const QUERY_ID_HISTORY: usize = 100;
+
 impl Session {
+    /// Records a finished statement's query id (for LAST_QUERY_ID).
+    pub fn push_query_id(&mut self, id: &str) {
+        if self.query_ids.len() == QUERY_ID_HISTORY {
+            self.query_ids.remove(0);
+        }
+        self.query_ids.push(id.to_string());
+    }
+
     /// A parameter's effective value as text.
     pub fn param(&self, name: &str) -> String {
         if let Some(v) = self.params.get(name) {
