@@ -76,12 +76,17 @@ pub fn nullify(statement: &mut Statement) {
 
 /// Replaces the placeholders of `statement` with the values of row `row`.
 pub fn substitute(statement: &mut Statement, bindings: &Bindings, row: usize) -> Result<(), SfError> {
-    let mut next_positional = 0usize;
+    bind_placeholders(statement, bindings, row, &mut 0)
+}
+
+/// Replaces every placeholder below `node` with row `row`'s literal; `?` takes the next positional key
+/// after `next_positional`.
+fn bind_placeholders<V: ast::VisitMut>(node: &mut V, bindings: &Bindings, row: usize, next_positional: &mut usize) -> Result<(), SfError> {
     let mut failure = None;
-    let _ = ast::visit_expressions_mut(statement, |e| {
+    let _ = ast::visit_expressions_mut(node, |e| {
         if let Expr::Value(v) = e {
             if let Value::Placeholder(p) = &v.value {
-                let key = placeholder_key(p, &mut next_positional);
+                let key = placeholder_key(p, next_positional);
                 match bindings.value(&key, row).and_then(|(ty, value)| literal(ty, value)) {
                     Ok(lit) => *e = lit,
                     Err(err) => {
@@ -111,25 +116,7 @@ pub fn expand_insert(statement: &mut Statement, bindings: &Bindings, rows: usize
         let mut exprs = template.clone();
         let mut next_positional = 0usize;
         for e in exprs.iter_mut() {
-            let mut failure = None;
-            let _ = ast::visit_expressions_mut(e, |inner| {
-                if let Expr::Value(v) = inner {
-                    if let Value::Placeholder(p) = &v.value {
-                        let key = placeholder_key(p, &mut next_positional);
-                        match bindings.value(&key, row).and_then(|(ty, value)| literal(ty, value)) {
-                            Ok(lit) => *inner = lit,
-                            Err(err) => {
-                                failure = Some(err);
-                                return ControlFlow::Break(());
-                            }
-                        }
-                    }
-                }
-                ControlFlow::Continue(())
-            });
-            if let Some(e) = failure {
-                return Err(e);
-            }
+            bind_placeholders(e, bindings, row, &mut next_positional)?;
         }
         out.push(exprs);
     }
