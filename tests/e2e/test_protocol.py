@@ -129,3 +129,10 @@ def test_large_results_arrive_in_chunks_in_both_formats(db):
     db.execute("select seq4() as n from table(generator(rowcount => 120000)) order by n")
     assert db._query_result_format == "json"
     assert [r[0] for r in db.fetchall()] == list(range(120000))
+
+
+def test_login_warehouse_must_exist(server):
+    conn = server.connect(warehouse="COMPUTE_WH")
+    assert conn.cursor().execute("select current_warehouse()").fetchone() == ("COMPUTE_WH",)
+    conn = server.connect(warehouse="NO_SUCH_WH")
+    assert conn.cursor().execute("select current_warehouse()").fetchone() == (None,)

@@ -132,7 +132,8 @@ async fn login(State(state): State<AppState>, Query(params): Query<HashMap<Strin
             }
         }
     }
-    session.warehouse = params.get("warehouse").map(|w| ident(w));
+    // As in Snowflake, a warehouse that does not exist leaves the session without a current warehouse.
+    session.warehouse = params.get("warehouse").map(|w| ident(w)).filter(|w| catalog.object(sql::objects::WAREHOUSE, "", w).is_some());
     if let Some(map) = data["SESSION_PARAMETERS"].as_object() {
         for (key, value) in map {
             let key = key.to_uppercase();
