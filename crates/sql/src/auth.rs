@@ -14,11 +14,19 @@ use crate::engine::Engine;
 /// A user as login needs it.
 #[derive(Debug, Clone)]
 pub struct User {
-    /// Login name (stored upper-case unless created quoted).
+    /// The user's name (stored upper-case unless created quoted).
     pub name: String,
-    /// The role a new session starts with.
+    /// The role a new session starts with: DEFAULT_ROLE if it is granted to the user (PUBLIC
+    /// otherwise), or a token's ROLE_RESTRICTION.
     pub default_role: String,
+    /// DEFAULT_WAREHOUSE.
+    pub default_warehouse: Option<String>,
+    /// DEFAULT_NAMESPACE (`DB` or `DB.SCHEMA`).
+    pub default_namespace: Option<String>,
 }
+
+/// Marker object: ACCOUNTADMIN was granted to ADMIN once (revoking it is final).
+const ADMIN_GRANT_MARKER: &str = "ADMIN_ACCOUNTADMIN";
 
 /// Hashes a password with Argon2id and a random salt.
 pub fn hash_password(password: &str) -> String {
@@ -44,7 +52,12 @@ pub fn token_digest(token: &str) -> String {
 /// Creates user ADMIN (role ACCOUNTADMIN) if no such user exists. Returns the generated password when it
 /// had to make one up (no `password` given).
 pub fn ensure_admin(engine: &Engine, password: Option<&str>) -> Result<Option<String>, SfError> {
-    if engine.store().snapshot().object("USER", "", "ADMIN").is_some() {
+    let catalog = engine.store().snapshot();
+    if catalog.object("FLOE_INIT", "", ADMIN_GRANT_MARKER).is_none() && catalog.object("USER", "", "ADMIN").is_some() {
+        // Data dirs from before roles existed: ADMIN gets ACCOUNTADMIN once.
+        engine.store().commit(admin_grant_ops(chrono::Utc::now().timestamp_millis())).map_err(crate::errors::from_store)?;
+    }
+    if catalog.object("USER", "", "ADMIN").is_some() {
         return Ok(None);
     }
     let (password, generated) = match password {
@@ -60,31 +73,84 @@ pub fn ensure_admin(engine: &Engine, password: Option<&str>) -> Result<Option<St
         "disabled": false,
         "created_on": chrono::Utc::now().timestamp_millis(),
         "comment": "created by floe on first start",
+        "owner": "ACCOUNTADMIN",
     });
-    engine
-        .store()
-        .commit(vec![Op::PutObject { kind: "USER".into(), scope: String::new(), name: "ADMIN".into(), body }])
-        .map_err(crate::errors::from_store)?;
+    let mut ops = vec![Op::PutObject { kind: "USER".into(), scope: String::new(), name: "ADMIN".into(), body }];
+    ops.extend(admin_grant_ops(chrono::Utc::now().timestamp_millis()));
+    engine.store().commit(ops).map_err(crate::errors::from_store)?;
     Ok(generated)
 }
 
+/// GRANT ROLE ACCOUNTADMIN TO USER ADMIN, and the marker that it was done.
+fn admin_grant_ops(at: i64) -> Vec<Op> {
+    use crate::access::privileges::{GrantRecord, Securable, kind};
+    let record = GrantRecord {
+        privilege: "USAGE".into(),
+        on: Securable::account_object(kind::ROLE, "ACCOUNTADMIN"),
+        incarnation: 0,
+        grantee_type: "USER".into(),
+        grantee: "ADMIN".into(),
+        grant_option: false,
+        granted_by: String::new(),
+        created_on: at,
+    };
+    vec![
+        Op::PutObject { kind: crate::access::GRANT.into(), scope: String::new(), name: record.key(), body: serde_json::to_value(&record).expect("grant serialises") },
+        Op::PutObject { kind: "FLOE_INIT".into(), scope: String::new(), name: ADMIN_GRANT_MARKER.into(), body: serde_json::json!({"created_on": at}) },
+    ]
+}
+
+/// The role a session of `user` starts with when it asks for `requested` (None: the user's default):
+/// a requested role must be granted to the user (`390189` otherwise, Snowflake's login error); a
+/// default role that is not (or no longer) granted falls back to PUBLIC.
+pub fn login_role(engine: &Engine, user: &str, requested: Option<&str>) -> Result<String, SfError> {
+    let catalog = engine.store().snapshot();
+    let index = crate::access::privileges::index(engine, &catalog);
+    let usable = index.user_roles(user);
+    match requested {
+        Some(role) if usable.contains(role) => Ok(role.to_string()),
+        Some(role) => Err(SfError::new(
+            "390189",
+            "08004",
+            model::ErrorKind::Unauthenticated,
+            format!("Role '{role}' specified in the connect string is not granted to this user. Contact your local system administrator, or attempt to login with another role, e.g. PUBLIC."),
+        )),
+        None => {
+            let default = crate::access::users::get(&catalog, user).and_then(|u| u.default_role).unwrap_or_else(|| "PUBLIC".into());
+            Ok(if usable.contains(&default) { default } else { "PUBLIC".into() })
+        }
+    }
+}
+
+fn user_of(engine: &Engine, name: &str, role: String) -> User {
+    let record = crate::access::users::get(&engine.store().snapshot(), name).unwrap_or_default();
+    User { name: name.to_string(), default_role: role, default_warehouse: record.default_warehouse, default_namespace: record.default_namespace }
+}
+
 /// Checks a user name and password. Unquoted login names are case-insensitive, as in Snowflake.
+/// Checks a login name and password (or one of the user's programmatic access tokens, which Snowflake
+/// accepts in place of a password). Login names are case-insensitive, as in Snowflake.
 pub fn verify_password(engine: &Engine, login: &str, password: &str) -> Result<User, SfError> {
     let catalog = engine.store().snapshot();
-    let body = catalog.object("USER", "", login).or_else(|| catalog.object("USER", "", &login.to_uppercase())).cloned();
-    let Some(body) = body else {
+    let Some((name, record)) = crate::access::users::find_login(&catalog, login) else {
         // Spend the same effort as a real check so user names cannot be probed by timing.
         let _ = Argon2::default().verify_password(password.as_bytes(), &PasswordHash::new(DUMMY_HASH).expect("valid dummy"));
         return Err(SfError::bad_credentials());
     };
-    let hash = body.get("password_hash").and_then(|v| v.as_str()).unwrap_or("");
+    let hash = record.password_hash.as_deref().unwrap_or("");
     let ok = PasswordHash::new(hash).map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok()).unwrap_or(false);
-    if !ok || body.get("disabled").and_then(|v| v.as_bool()).unwrap_or(false) {
+    if record.disabled {
         return Err(SfError::bad_credentials());
     }
-    let name = if catalog.object("USER", "", login).is_some() { login.to_string() } else { login.to_uppercase() };
-    let default_role = body.get("default_role").and_then(|v| v.as_str()).unwrap_or("PUBLIC").to_string();
-    Ok(User { name, default_role })
+    if !ok {
+        // A programmatic access token of this user works as its password.
+        return match verify_access_token(engine, password) {
+            Ok(user) if user.name == name => Ok(user),
+            _ => Err(SfError::bad_credentials()),
+        };
+    }
+    let role = login_role(engine, &name, None)?;
+    Ok(user_of(engine, &name, role))
 }
 
 /// A programmatic access token as `ALTER USER … ADD PROGRAMMATIC ACCESS TOKEN` creates it: the secret
@@ -114,14 +180,21 @@ pub fn verify_access_token(engine: &Engine, token: &str) -> Result<User, SfError
                 continue;
             }
             if t.get("expires_ms").and_then(|e| e.as_i64()).unwrap_or(0) <= now || body.get("disabled").and_then(|v| v.as_bool()).unwrap_or(false) {
-                return Err(SfError::new("394400", "08004", model::ErrorKind::Unauthenticated, "Programmatic access token is invalid."));
+                return Err(invalid_token());
             }
-            let default_role = body.get("default_role").and_then(|v| v.as_str()).unwrap_or("PUBLIC");
-            let role = t.get("role_restriction").and_then(|r| r.as_str()).unwrap_or(default_role);
-            return Ok(User { name: name.to_string(), default_role: role.to_string() });
+            // A token restricted to a role the user no longer has is refused.
+            let role = match t.get("role_restriction").and_then(|r| r.as_str()) {
+                Some(restriction) => login_role(engine, name, Some(restriction)).map_err(|_| invalid_token())?,
+                None => login_role(engine, name, None)?,
+            };
+            return Ok(user_of(engine, name, role));
         }
     }
-    Err(SfError::new("394400", "08004", model::ErrorKind::Unauthenticated, "Programmatic access token is invalid."))
+    Err(invalid_token())
+}
+
+fn invalid_token() -> SfError {
+    SfError::new("394400", "08004", model::ErrorKind::Unauthenticated, "Programmatic access token is invalid.")
 }
 
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$wJmJ8ufq3PwQIh6l/vBx8G9UCzvYJ0qVgVtQ1m1RM2Y";

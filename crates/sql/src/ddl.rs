@@ -6,6 +6,7 @@ use model::{ErrorKind, SfError, display_ident};
 use store::{Column, ObjectInfo, Op, TableDef, TableKind};
 use tokio_util::sync::CancellationToken;
 
+use crate::access::{Access, Securable, kind};
 use crate::engine::Engine;
 use crate::parse::{Stmt, UseKind};
 use crate::result::{QueryResult, statement_type};
@@ -46,25 +47,35 @@ pub async fn execute_floe(engine: &Engine, session: &mut Session, stmt: Stmt) ->
     match stmt {
         Stmt::Use { kind, name } => {
             let catalog = engine.store().snapshot();
+            let access = Access::of(engine, session, &catalog);
             match (kind, name.as_slice()) {
                 (UseKind::Database | UseKind::Bare, [db]) => {
-                    let database = catalog.databases.get(db).ok_or_else(|| SfError::kind_not_found("Database", &display_ident(db)))?;
+                    let database = catalog
+                        .databases
+                        .get(db)
+                        .filter(|_| access.has(&catalog, "USAGE", &Securable::database(db)))
+                        .ok_or_else(|| SfError::kind_not_found("Database", &display_ident(db)))?;
                     session.database = Some(db.clone());
                     session.schema = database.schemas.contains_key("PUBLIC").then(|| "PUBLIC".to_string());
                 }
                 (UseKind::Schema | UseKind::Bare, [db, schema]) => {
                     catalog.schema(db, schema).ok_or_else(|| SfError::kind_not_found("Schema", &format!("{}.{}", display_ident(db), display_ident(schema))))?;
+                    access.require_schema_usage(&catalog, db, schema)?;
                     session.database = Some(db.clone());
                     session.schema = Some(schema.clone());
                 }
                 (UseKind::Schema, [schema]) => {
                     let db = session.database.clone().ok_or_else(|| SfError::no_current("database", "USE SCHEMA"))?;
                     catalog.schema(&db, schema).ok_or_else(|| SfError::kind_not_found("Schema", &display_ident(schema)))?;
+                    access.require_schema_usage(&catalog, &db, schema)?;
                     session.schema = Some(schema.clone());
                 }
-                (UseKind::Role, [role]) => session.role = role.clone(),
+                (UseKind::Role, [role]) => crate::access::roles::use_role(engine, session, role)?,
                 (UseKind::Warehouse, [wh]) => {
                     crate::objects::warehouse::check_exists(engine, wh)?;
+                    if !access.has(&catalog, "USAGE", &Securable::account_object(kind::WAREHOUSE, wh)) {
+                        return Err(SfError::object_does_not_exist_or_cannot_be_performed());
+                    }
                     session.warehouse = Some(wh.clone());
                 }
                 _ => return Err(SfError::compilation(format!("invalid name '{}'", name.join(".")))),
@@ -87,7 +98,16 @@ pub async fn execute_floe(engine: &Engine, session: &mut Session, stmt: Stmt) ->
             Ok(QueryResult::message(statement_type::SCL, "Statement executed successfully."))
         }
         Stmt::ShowParameters { like, level } => Ok(crate::show::parameters(session, like.as_deref(), level.as_deref())),
-        Stmt::Show { what, like, scope } => crate::show::show(engine, session, &what, like.as_deref(), scope),
+        Stmt::Show { what, like, scope } => {
+            let result = crate::show::show(engine, session, &what, like.as_deref(), scope)?;
+            let catalog = engine.store().snapshot();
+            Ok(Access::of(engine, session, &catalog).filter_show(&catalog, result, |v| match what.as_str() {
+                "DATABASES" => Some(Securable::database(&v("name")?)),
+                "SCHEMAS" => Some(Securable::schema(&v("database_name")?, &v("name")?)),
+                "COLUMNS" => Some(Securable::schema_object(kind::TABLE, &v("database_name")?, &v("schema_name")?, &stored_table(&catalog, session, v)?)),
+                _ => Some(Securable::schema_object(kind::TABLE, &v("database_name")?, &v("schema_name")?, &stored_table(&catalog, session, v)?)),
+            }))
+        }
         Stmt::Describe { name } => crate::show::describe_table(engine, session, &name),
         Stmt::Begin => {
             if session.txn.is_none() {
@@ -108,8 +128,17 @@ pub async fn execute_floe(engine: &Engine, session: &mut Session, stmt: Stmt) ->
             Ok(QueryResult::message(statement_type::TCL, "Statement executed successfully."))
         }
         Stmt::Object(stmt) => crate::objects::execute(engine, session, *stmt).await,
+        Stmt::Access(stmt) => crate::access::execute(engine, session, *stmt).await,
         Stmt::Sql(_) => Err(SfError::internal("routed a SQL statement to floe's grammar")),
     }
+}
+
+/// The stored name of the table a SHOW row names (`name` or `table_name`): the session's temporary
+/// table if it has one of that name.
+fn stored_table(catalog: &store::Catalog, session: &Session, v: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    let (db, schema) = (v("database_name")?, v("schema_name")?);
+    let name = v("table_name").or_else(|| v("name"))?;
+    crate::temp::lookup(catalog, &db, &schema, &name, session.id).map(|(stored, _)| stored)
 }
 
 fn resolve_schema(session: &Session, parts: &[String], verb: &str) -> Result<(String, String, String), SfError> {
@@ -147,6 +176,11 @@ pub async fn execute_sql_ddl(engine: &Engine, session: &mut Session, statement: 
     match statement {
         Statement::CreateDatabase { db_name, if_not_exists, or_replace, .. } => {
             let name = parts(&db_name).join(".");
+            let access = Access::of(engine, session, &catalog);
+            access.require_account(&catalog, "CREATE DATABASE")?;
+            if or_replace && catalog.databases.contains_key(&name) {
+                access.require_owner(&catalog, &Securable::database(&name), || SfError::kind_not_found("Database", &display_ident(&name)))?;
+            }
             if catalog.databases.contains_key(&name) && !or_replace {
                 if if_not_exists {
                     return Ok(QueryResult::message(statement_type::DDL, format!("{} already exists, statement succeeded.", display_ident(&name))));
@@ -177,6 +211,8 @@ pub async fn execute_sql_ddl(engine: &Engine, session: &mut Session, statement: 
             if !catalog.databases.contains_key(&db) {
                 return Err(SfError::kind_not_found("Database", &display_ident(&db)));
             }
+            let d = Securable::database(&db);
+            Access::of(engine, session, &catalog).require(&catalog, &["CREATE SCHEMA"], &d, || SfError::kind_not_found("Database", &display_ident(&db)))?;
             if catalog.schema(&db, &schema).is_some() {
                 if if_not_exists {
                     return Ok(QueryResult::message(statement_type::DDL, format!("{} already exists, statement succeeded.", display_ident(&schema))));
@@ -192,6 +228,11 @@ pub async fn execute_sql_ddl(engine: &Engine, session: &mut Session, statement: 
         Statement::CreateView(view) => {
             let (db, schema, name) = resolve_schema(session, &parts(&view.name), "CREATE VIEW")?;
             let schema_entry = catalog.schema(&db, &schema).ok_or_else(|| SfError::kind_not_found("Schema", &display_ident(&schema)))?;
+            let access = Access::of(engine, session, &catalog);
+            access.require_create_in_schema(&catalog, &db, &schema, "CREATE VIEW")?;
+            if view.or_replace && schema_entry.tables.contains_key(&name) {
+                access.require_owner(&catalog, &Securable::schema_object(kind::VIEW, &db, &schema, &name), || SfError::object_not_found(&display_ident(&name)))?;
+            }
             if schema_entry.tables.contains_key(&name) && !view.or_replace {
                 if view.if_not_exists {
                     return Ok(QueryResult::message(statement_type::DDL, format!("{} already exists, statement succeeded.", display_ident(&name))));
@@ -223,6 +264,7 @@ pub async fn execute_sql_ddl(engine: &Engine, session: &mut Session, statement: 
             Ok(QueryResult::message(statement_type::DDL, format!("View {} successfully created.", display_ident(&name))))
         }
         Statement::Drop { object_type, if_exists, names, .. } => {
+            let access = Access::of(engine, session, &catalog);
             let mut last = String::new();
             let mut absent = false;
             for name in &names {
@@ -232,9 +274,10 @@ pub async fn execute_sql_ddl(engine: &Engine, session: &mut Session, statement: 
                 let (ops, stage_dirs) = match object_type {
                     ObjectType::Database => {
                         let db = p.join(".");
-                        if !catalog.databases.contains_key(&db) {
+                        if !catalog.databases.contains_key(&db) || !access.can_see(&catalog, &Securable::database(&db)) {
                             if if_exists { absent = true; last = p.last().cloned().unwrap_or_default(); continue } else { return Err(SfError::kind_not_found("Database", &shown)) }
                         }
+                        access.require_owner(&catalog, &Securable::database(&db), || SfError::kind_not_found("Database", &shown))?;
                         if session.database.as_deref() == Some(db.as_str()) {
                             session.database = None;
                             session.schema = None;
@@ -251,9 +294,10 @@ pub async fn execute_sql_ddl(engine: &Engine, session: &mut Session, statement: 
                             [d, s] => (d.clone(), s.clone()),
                             _ => return Err(SfError::compilation("invalid schema name")),
                         };
-                        if catalog.schema(&db, &schema).is_none() {
+                        if catalog.schema(&db, &schema).is_none() || !access.can_see(&catalog, &Securable::schema(&db, &schema)) {
                             if if_exists { absent = true; last = p.last().cloned().unwrap_or_default(); continue } else { return Err(SfError::kind_not_found("Schema", &shown)) }
                         }
+                        access.require_owner(&catalog, &Securable::schema(&db, &schema), || SfError::kind_not_found("Schema", &shown))?;
                         if session.database.as_deref() == Some(db.as_str()) && session.schema.as_deref() == Some(schema.as_str()) {
                             session.schema = None;
                         }
@@ -265,9 +309,12 @@ pub async fn execute_sql_ddl(engine: &Engine, session: &mut Session, statement: 
                     }
                     ObjectType::Table | ObjectType::View => {
                         let (db, schema, table) = resolve_schema(session, &p, "DROP")?;
-                        let Some((_, entry)) = crate::temp::lookup(&catalog, &db, &schema, &table, session.id) else {
+                        let found = crate::temp::lookup(&catalog, &db, &schema, &table, session.id)
+                            .filter(|(stored, _)| access.can_see(&catalog, &Securable::schema_object(kind::TABLE, &db, &schema, stored)));
+                        let Some((stored, entry)) = found else {
                             if if_exists { absent = true; last = p.last().cloned().unwrap_or_default(); continue } else { return Err(SfError::object_not_found(&shown)) }
                         };
+                        access.require_owner(&catalog, &Securable::schema_object(kind::TABLE, &db, &schema, &stored), || SfError::object_not_found(&shown))?;
                         let is_view = matches!(entry.def.kind, TableKind::View { .. });
                         if is_view != (object_type == ObjectType::View) {
                             return Err(SfError::object_not_found(&shown));
@@ -301,6 +348,8 @@ async fn create_table(engine: &Engine, session: &mut Session, create: ast::Creat
     let catalog = engine.store().snapshot();
     let (db, schema, shown_name) = resolve_schema(session, &parts(&create.name), "CREATE TABLE")?;
     let schema_entry = catalog.schema(&db, &schema).ok_or_else(|| SfError::kind_not_found("Schema", &format!("{}.{}", display_ident(&db), display_ident(&schema))))?;
+    let access = Access::of(engine, session, &catalog);
+    access.require_create_in_schema(&catalog, &db, &schema, "CREATE TABLE")?;
     // A temporary table is stored under a session-qualified name (it may shadow a permanent table).
     let name = if create.temporary { crate::temp::stored_name(&shown_name, session.id) } else { shown_name.clone() };
     if schema_entry.tables.contains_key(&name) {
@@ -310,6 +359,7 @@ async fn create_table(engine: &Engine, session: &mut Session, create: ast::Creat
         if !create.or_replace {
             return Err(SfError::already_exists(&display_ident(&shown_name)));
         }
+        access.require_owner(&catalog, &Securable::schema_object(kind::TABLE, &db, &schema, &name), || SfError::object_not_found(&display_ident(&shown_name)))?;
     }
     let comment = match &create.comment {
         Some(ast::CommentDef::WithEq(c)) | Some(ast::CommentDef::WithoutEq(c)) => Some(c.clone()),
@@ -364,12 +414,17 @@ async fn alter_table(engine: &Engine, session: &mut Session, alter: ast::AlterTa
     let catalog = engine.store().snapshot();
     let p = parts(&alter.name);
     let (db, schema, name) = resolve_schema(session, &p, "ALTER TABLE")?;
-    let Some(table) = crate::temp::lookup(&catalog, &db, &schema, &name, session.id).map(|(_, t)| t.clone()) else {
+    let access = Access::of(engine, session, &catalog);
+    let shown = p.iter().map(|s| display_ident(s)).collect::<Vec<_>>().join(".");
+    let found = crate::temp::lookup(&catalog, &db, &schema, &name, session.id)
+        .filter(|(stored, _)| access.can_see(&catalog, &Securable::schema_object(kind::TABLE, &db, &schema, stored)));
+    let Some((stored, table)) = found.map(|(stored, t)| (stored, t.clone())) else {
         if alter.if_exists {
             return Ok(ok());
         }
-        return Err(SfError::object_not_found(&p.iter().map(|s| display_ident(s)).collect::<Vec<_>>().join(".")));
+        return Err(SfError::object_not_found(&shown));
     };
+    access.require_owner(&catalog, &Securable::schema_object(kind::TABLE, &db, &schema, &stored), || SfError::object_not_found(&shown))?;
     let mut def = table.def.clone();
     let mut new_name = None;
     for op in &alter.operations {

@@ -90,10 +90,24 @@ fn parts(name: &ast::ObjectName) -> Vec<String> {
     name.0.iter().map(|p| p.as_ident().map(|i| i.value.clone()).unwrap_or_default()).collect()
 }
 
+/// The table a DML statement writes, checked for the privileges `verb` needs (MERGE: those of its
+/// clauses, `merge_privileges`) through `access::Access::require_table`.
 fn target_table(engine: &Engine, session: &Session, name: &ast::ObjectName, verb: &str, if_exists: bool) -> Result<Option<Arc<Table>>, SfError> {
+    target_table_for(engine, session, name, verb, if_exists, &[verb])
+}
+
+fn target_table_for(engine: &Engine, session: &Session, name: &ast::ObjectName, verb: &str, if_exists: bool, privileges: &[&str]) -> Result<Option<Arc<Table>>, SfError> {
     let catalog = engine.store().snapshot();
+    let shown = parts(name).iter().map(|p| model::display_ident(p)).collect::<Vec<_>>().join(".");
     match rewrite::qualify(&parts(name), &catalog, session.database.as_deref(), session.schema.as_deref(), session.id, verb) {
         Ok((db, schema, table)) => {
+            let access = crate::access::Access::of(engine, session, &catalog);
+            for privilege in privileges {
+                match access.require_table(&catalog, &db, &schema, &table, &[privilege], &shown) {
+                    Err(e) if if_exists && e.code == "002003" => return Ok(None),
+                    other => other?,
+                }
+            }
             let table = catalog.table(&db, &schema, &table).cloned().expect("qualified");
             if matches!(table.def.kind, store::TableKind::View { .. }) {
                 return Err(SfError::compilation(format!("Object '{}' is a view; views cannot be modified.", table.name)));
@@ -464,8 +478,24 @@ async fn delete_stmt(engine: &Engine, session: &Session, txn: &mut Txn, delete: 
     Ok(QueryResult::counts(statement_type::DELETE, &[("number of rows deleted", deleted)]))
 }
 
+/// The privileges a MERGE needs on its target: those of its clauses' actions.
+fn merge_privileges(merge: &ast::Merge) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    for clause in &merge.clauses {
+        let p = match clause.action {
+            MergeAction::Insert(_) => "INSERT",
+            MergeAction::Update(_) => "UPDATE",
+            MergeAction::Delete { .. } => "DELETE",
+        };
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    out
+}
+
 async fn merge_stmt(engine: &Engine, session: &Session, txn: &mut Txn, merge: ast::Merge, cancel: &CancellationToken) -> Result<QueryResult, SfError> {
-    let table = target_table(engine, session, relation_name(&merge.table)?, "MERGE", false)?.expect("not if_exists");
+    let table = target_table_for(engine, session, relation_name(&merge.table)?, "MERGE", false, &merge_privileges(&merge))?.expect("not if_exists");
     engine.lock_table(session, txn.id, table.id, &table.name, cancel).await?;
     let alias = alias_of(&merge.table).unwrap_or_else(|| format!("\"{}\"", table.name.replace('"', "\"\"")));
     let target_col = |c: &store::Column| format!("{alias}.\"{}\"", c.name.replace('"', "\"\""));

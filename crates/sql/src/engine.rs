@@ -364,7 +364,9 @@ impl Engine {
         if let Some(e) = failure {
             return Err(e);
         }
-        rewrite::resolve_tables(statement, &view.catalog, session.database.as_deref(), session.schema.as_deref(), session.id, verb)
+        let mut access = crate::access::Access::of(self, session, &view.catalog);
+        access.exempt = view.rowid_tables.clone();
+        rewrite::resolve_tables(statement, &view.catalog, session.database.as_deref(), session.schema.as_deref(), session.id, verb, &access)
     }
 
     /// Runs a SQL query text that floe generated, returning its stream.

@@ -7,6 +7,7 @@
 //! Architecture invariants: no HTTP, no wire encoding, no SQLite; storage is reached only through
 //! `store::Store` (snapshots, segments, commits); every user-visible error is a `model::SfError`.
 
+pub mod access;
 pub mod auth;
 pub mod bind;
 mod ddl;

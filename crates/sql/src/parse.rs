@@ -36,6 +36,8 @@ pub enum Stmt {
     Rollback,
     /// Warehouses, compute pools, image repositories, stages, LIST/REMOVE (`crate::objects`).
     Object(Box<crate::objects::ObjectStmt>),
+    /// Users, roles, grants (`crate::access`).
+    Access(Box<crate::access::AccessStmt>),
 }
 
 /// What `USE` switches.
@@ -386,6 +388,9 @@ impl<'a> Cursor<'a> {
 fn parse_floe(c: &mut Cursor<'_>) -> Result<Option<Stmt>, SfError> {
     if let Some(stmt) = crate::objects::grammar::parse(c)? {
         return Ok(Some(Stmt::Object(Box::new(stmt))));
+    }
+    if let Some(stmt) = crate::access::grammar::parse(c)? {
+        return Ok(Some(Stmt::Access(Box::new(stmt))));
     }
     let Some(first) = c.peek_word() else { return Ok(None) };
     let stmt = match first {

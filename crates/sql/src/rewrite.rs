@@ -420,8 +420,12 @@ fn cte_names(statement: &Statement) -> HashSet<String> {
 
 /// Qualifies every table reference as DATABASE.SCHEMA.TABLE, failing with Snowflake's errors, and expands
 /// views into their (resolved) defining queries.
-pub fn resolve_tables(statement: &mut Statement, catalog: &Catalog, database: Option<&str>, schema: Option<&str>, session: u64, verb: &str) -> Result<(), SfError> {
+///
+/// Every table and view read is checked here (`Access::require_table`, SELECT): a view's body is
+/// resolved and checked with its owner's privileges, as Snowflake's owner's-rights views are.
+pub fn resolve_tables(statement: &mut Statement, catalog: &Catalog, database: Option<&str>, schema: Option<&str>, session: u64, verb: &str, access: &crate::access::Access) -> Result<(), SfError> {
     struct Resolver<'a> {
+        access: crate::access::Access,
         session: u64,
         ctes: HashSet<String>,
         catalog: &'a Catalog,
@@ -451,6 +455,8 @@ pub fn resolve_tables(statement: &mut Statement, catalog: &Catalog, database: Op
                 return Ok(());
             }
             let (db, sc, table) = qualify(&parts, self.catalog, self.database, self.schema, self.session, self.verb)?;
+            let shown = parts.iter().map(|p| model::display_ident(p)).collect::<Vec<_>>().join(".");
+            self.access.require_table(self.catalog, &db, &sc, &table, &["SELECT"], &shown)?;
             let entry = self.catalog.table(&db, &sc, &table).expect("qualified");
             if let store::TableKind::View { query } = &entry.def.kind {
                 if self.depth > 16 {
@@ -463,6 +469,7 @@ pub fn resolve_tables(statement: &mut Statement, catalog: &Catalog, database: Op
                 };
                 rewrite_table_factors_in(&mut inner)?;
                 let mut nested = Resolver {
+                    access: self.access.as_role(&entry.info.owner),
                     session: self.session,
                     ctes: cte_names(&inner),
                     catalog: self.catalog,
@@ -489,7 +496,7 @@ pub fn resolve_tables(statement: &mut Statement, catalog: &Catalog, database: Op
             Ok(())
         }
     }
-    let mut resolver = Resolver { session, ctes: cte_names(statement), catalog, database, schema, verb, depth: 0, failure: None };
+    let mut resolver = Resolver { access: access.clone(), session, ctes: cte_names(statement), catalog, database, schema, verb, depth: 0, failure: None };
     let _ = ast::VisitMut::visit(statement, &mut resolver);
     resolver.failure.map_or(Ok(()), Err)
 }

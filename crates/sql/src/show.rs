@@ -321,6 +321,12 @@ fn type_json(sf_type: &str, nullable: bool) -> String {
 pub fn describe_table(engine: &Engine, session: &Session, name: &[String]) -> Result<QueryResult, SfError> {
     let catalog = engine.store().snapshot();
     let (db, sc, t) = crate::rewrite::qualify(name, &catalog, session.database.as_deref(), session.schema.as_deref(), session.id, "DESCRIBE")?;
+    let shown = name.iter().map(|p| display_ident(p)).collect::<Vec<_>>().join(".");
+    let access = crate::access::Access::of(engine, session, &catalog);
+    let obj = crate::access::Securable::schema_object(crate::access::kind::TABLE, &db, &sc, &t);
+    if !access.admin && !(access.has(&catalog, "USAGE", &crate::access::Securable::database(&db)) && access.has(&catalog, "USAGE", &crate::access::Securable::schema(&db, &sc)) && access.can_see(&catalog, &obj)) {
+        return Err(SfError::object_not_found(&shown));
+    }
     let table = catalog.table(&db, &sc, &t).expect("qualified");
     let cols = &table.def.columns;
     let n = cols.len();

@@ -5,7 +5,10 @@
 //! Times that change from run to run are masked: SHOW/DESCRIBE's `created_on`, `resumed_on` and
 //! `updated_on` print as `<time>` (or `<epoch>` for the zero time Snowflake shows for "never"), LIST's
 //! `last_modified` as `<time>`. A comment line `--! file DB.SCHEMA.STAGE path content…` before a
-//! statement writes a stage file (content plus a newline) first, standing in for PUT.
+//! statement writes a stage file (content plus a newline) first, standing in for PUT. `--! session USER
+//! [ROLE]` continues in a new session of that user, with its default role or the role given (which must
+//! be granted to it, as at login). The first session is ADMIN's (created as at first start) with
+//! ACCOUNTADMIN. Programmatic access tokens' `expires_at` prints as `<time>`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -23,6 +26,7 @@ async fn run_file(path: &Path) -> String {
     let dir = tempfile::tempdir().unwrap();
     let store = store::Store::open(dir.path(), 64 << 20).unwrap();
     let engine = Engine::new(store, EngineConfig::default()).unwrap();
+    sql::auth::ensure_admin(&engine, Some("golden")).unwrap();
     let mut session = Session { id: 1, user: "ADMIN".into(), role: "ACCOUNTADMIN".into(), ..Default::default() };
     let text = std::fs::read_to_string(path).unwrap();
     let statements = sql::parse::split(&text).unwrap();
@@ -33,7 +37,9 @@ async fn run_file(path: &Path) -> String {
                 && let Some(directive) = comment.strip_prefix('!')
             {
                 out.push_str(&format!(">!{}\n", directive.trim_end()));
-                run_directive(&engine, directive.trim());
+                if let Some(next) = run_directive(&engine, directive.trim(), session.id + 1) {
+                    session = next;
+                }
             }
         }
         let sql_text = statement.text.trim();
@@ -59,10 +65,15 @@ async fn run_file(path: &Path) -> String {
     out
 }
 
-/// `file DB.SCHEMA.STAGE path content…`: writes a file into a stage's directory.
-fn run_directive(engine: &Engine, directive: &str) {
+/// `file DB.SCHEMA.STAGE path content…`: writes a file into a stage's directory. `session USER [ROLE]`:
+/// returns a new session of that user.
+fn run_directive(engine: &Engine, directive: &str, next_id: u64) -> Option<Session> {
     let mut words = directive.splitn(4, ' ');
     match (words.next(), words.next(), words.next(), words.next()) {
+        (Some("session"), Some(user), role, None) => {
+            let role = sql::auth::login_role(engine, user, role).unwrap_or_else(|e| panic!("{directive}: {e}"));
+            Some(Session { id: next_id, user: user.to_string(), role, ..Default::default() })
+        }
         (Some("file"), Some(stage), Some(path), content) => {
             let parts: Vec<&str> = stage.split('.').collect();
             let [db, schema, name] = parts.as_slice() else { panic!("bad stage in directive: {directive}") };
@@ -70,6 +81,7 @@ fn run_directive(engine: &Engine, directive: &str) {
             let file = dir.join(path);
             std::fs::create_dir_all(file.parent().unwrap()).unwrap();
             std::fs::write(file, format!("{}\n", content.unwrap_or(""))).unwrap();
+            None
         }
         _ => panic!("unknown golden directive: {directive}"),
     }
@@ -84,7 +96,7 @@ fn mask_times(batches: &[RecordBatch]) -> Vec<RecordBatch> {
             let mut columns: Vec<ArrayRef> = Vec::new();
             for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
                 let masked: Option<Vec<Option<&str>>> = match (field.name().as_str(), field.data_type()) {
-                    ("created_on" | "resumed_on" | "updated_on", DataType::Timestamp(..)) => {
+                    ("created_on" | "resumed_on" | "updated_on" | "expires_at" | "expires_at_time", DataType::Timestamp(..)) => {
                         let times = column.as_any().downcast_ref::<TimestampNanosecondArray>().unwrap();
                         Some((0..times.len()).map(|i| times.is_valid(i).then(|| if times.value(i) == 0 { "<epoch>" } else { "<time>" })).collect())
                     }

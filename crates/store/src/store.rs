@@ -35,6 +35,9 @@ pub enum Op {
     DropTable { id: u64 },
     /// Changes a table's definition and/or name (possibly moving it to another schema).
     AlterTable { id: u64, def: TableDef, new_name: Option<(String, String, String)> },
+    /// Changes the owner role recorded in a database's, schema's or table's `ObjectInfo` (GRANT OWNERSHIP):
+    /// the database `db`, its schema `schema`, or the table `table_id` (which wins when given).
+    SetOwner { db: String, schema: Option<String>, table_id: Option<u64>, owner: String },
     /// Removes every segment of a table (TRUNCATE).
     Truncate { id: u64 },
     /// Appends a written segment to a table.
@@ -377,6 +380,25 @@ fn apply(tx: &rusqlite::Transaction<'_>, catalog: &mut Catalog, op: &Op, files: 
             schema_mut(catalog, &new_db, &new_schema)?.tables.insert(new_table.clone(), table);
             catalog.table_index.insert(*id, (new_db, new_schema, new_table));
         }
+        Op::SetOwner { db, schema, table_id, owner } => match (table_id, schema) {
+            (Some(id), _) => {
+                let (tdb, tschema, _) = catalog.table_index.get(id).cloned().ok_or_else(|| conflict(format!("table {id} was dropped")))?;
+                let table = table_mut(catalog, *id)?;
+                table.info.owner = owner.clone();
+                let table = table.clone();
+                write_table(tx, &tdb, &tschema, &table)?;
+            }
+            (None, Some(name)) => {
+                let s = schema_mut(catalog, db, name)?;
+                s.info.owner = owner.clone();
+                tx.execute("UPDATE schemas SET body = ?3 WHERE db = ?1 AND name = ?2", params![db, name, to_json(&s.info)])?;
+            }
+            (None, None) => {
+                let d = db_mut(catalog, db)?;
+                d.info.owner = owner.clone();
+                tx.execute("UPDATE databases SET body = ?2 WHERE name = ?1", params![db, to_json(&d.info)])?;
+            }
+        },
         Op::Truncate { id } => {
             let table = table_mut(catalog, *id)?;
             for seg in &table.data.segments {

@@ -332,7 +332,7 @@ fn unset_list(c: &mut Cursor<'_>, allowed: &[&str]) -> Result<Vec<String>, SfErr
 }
 
 /// A list of `KEY = value` options (optionally comma-separated), plus `[WITH] TAG (…)`.
-pub(super) fn props(c: &mut Cursor<'_>, allowed: &[&str]) -> Result<Vec<Prop>, SfError> {
+pub(crate) fn props(c: &mut Cursor<'_>, allowed: &[&str]) -> Result<Vec<Prop>, SfError> {
     let mut out = Vec::new();
     loop {
         if !out.is_empty() {

@@ -22,6 +22,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use store::{Catalog, Op};
 
+use crate::access::Securable;
 use crate::engine::Engine;
 use crate::result::{QueryResult, statement_type};
 use crate::session::Session;
@@ -304,6 +305,129 @@ pub(crate) async fn execute(engine: &Engine, session: &mut Session, stmt: Object
     if is_ddl {
         crate::ddl::implicit_commit(engine, session).await?;
     }
+    authorize(engine, session, &stmt)?;
+    let show_kind = match &stmt {
+        ShowWarehouses { .. } => Some(WAREHOUSE),
+        ShowComputePools { .. } => Some(COMPUTE_POOL),
+        ShowImageRepositories { .. } => Some(IMAGE_REPOSITORY),
+        ShowStages { .. } => Some(STAGE),
+        _ => None,
+    };
+    let result = run(engine, session, stmt).await?;
+    let Some(kind) = show_kind else { return Ok(result) };
+    // SHOW lists what the current role can see.
+    let catalog = engine.store().snapshot();
+    let access = crate::access::Access::of(engine, session, &catalog);
+    Ok(access.filter_show(&catalog, result, |v| match kind {
+        WAREHOUSE | COMPUTE_POOL => Some(Securable::account_object(kind, &v("name")?)),
+        _ => {
+            let (db, schema, name) = (v("database_name")?, v("schema_name")?, v("name")?);
+            let temp = crate::temp::stored_name(&name, session.id);
+            let stored = if catalog.object(kind, &schema_scope(&db, &schema), &temp).is_some() { temp } else { name };
+            Some(Securable::schema_object(kind, &db, &schema, &stored))
+        }
+    }))
+}
+
+/// The privilege checks of this module's statements (spcs.md §1.7, §2.3): creating needs the account
+/// privilege (warehouses, compute pools) or CREATE <kind> on the schema; DROP and RENAME need ownership;
+/// SUSPEND/RESUME need OPERATE, SET/UNSET MODIFY; DESCRIBE any privilege; LIST READ, REMOVE WRITE.
+/// Objects the role cannot see at all do not exist for it.
+fn authorize(engine: &Engine, session: &Session, stmt: &ObjectStmt) -> Result<(), SfError> {
+    use ObjectStmt::*;
+    let catalog = engine.store().snapshot();
+    let access = crate::access::Access::of(engine, session, &catalog);
+    if access.admin {
+        return Ok(());
+    }
+    let pool_missing = |name: &str| SfError::kind_not_found("Compute pool", &display_ident(name));
+    let wh_missing = |name: &str| SfError::kind_not_found("Warehouse", &display_ident(name));
+    let account_object = |kind: &str, name: &str| Securable::account_object(kind, name);
+    // Existing schema objects: (securable, not-found error); None when absent (the statement reports it).
+    let schema_object = |kind: &str, parts: &[String], verb: &str| -> Result<Option<(Securable, SfError)>, SfError> {
+        let (db, schema, name) = resolve(&catalog, session, parts, verb)?;
+        let scope = schema_scope(&db, &schema);
+        let temp = crate::temp::stored_name(&name, session.id);
+        let stored = if catalog.object(kind, &scope, &temp).is_some() { temp } else { name.clone() };
+        if catalog.object(kind, &scope, &stored).is_none() {
+            return Ok(None);
+        }
+        let title = if kind == STAGE { "Stage" } else { "Image repository" };
+        let missing = SfError::kind_not_found(title, &format!("{}.{}.{}", display_ident(&db), display_ident(&schema), display_ident(&name)));
+        Ok(Some((Securable::schema_object(kind, &db, &schema, &stored), missing)))
+    };
+    let exists = |kind: &str, name: &str| catalog.object(kind, "", name).is_some();
+    match stmt {
+        CreateWarehouse { name, or_replace, .. } => {
+            access.require_account(&catalog, "CREATE WAREHOUSE")?;
+            if *or_replace && exists(WAREHOUSE, name) {
+                access.require_owner(&catalog, &account_object(WAREHOUSE, name), || wh_missing(name))?;
+            }
+        }
+        AlterWarehouse { name, action, .. } => {
+            let Some(name) = name.clone().or_else(|| session.warehouse.clone()) else { return Ok(()) };
+            if exists(WAREHOUSE, &name) {
+                let privileges: &[&str] = match action {
+                    WarehouseAction::Suspend | WarehouseAction::Resume { .. } | WarehouseAction::AbortAllQueries => &["OPERATE"],
+                    WarehouseAction::Set(_) | WarehouseAction::Unset(_) => &["MODIFY"],
+                    WarehouseAction::Rename(_) => &["OWNERSHIP"],
+                };
+                access.require(&catalog, privileges, &account_object(WAREHOUSE, &name), || wh_missing(&name))?;
+            }
+        }
+        DropWarehouse { name, .. } if exists(WAREHOUSE, name) => access.require_owner(&catalog, &account_object(WAREHOUSE, name), || wh_missing(name))?,
+        DescribeWarehouse { name } if exists(WAREHOUSE, name) && !access.can_see(&catalog, &account_object(WAREHOUSE, name)) => return Err(wh_missing(name)),
+        CreateComputePool { .. } => access.require_account(&catalog, "CREATE COMPUTE POOL")?,
+        AlterComputePool { name, action, .. } if exists(COMPUTE_POOL, name) => {
+            let privileges: &[&str] = match action {
+                PoolAction::Suspend | PoolAction::Resume | PoolAction::StopAll(_) => &["OPERATE"],
+                PoolAction::Set(_) | PoolAction::Unset(_) => &["MODIFY"],
+            };
+            access.require(&catalog, privileges, &account_object(COMPUTE_POOL, name), || pool_missing(name))?;
+        }
+        DropComputePool { name, .. } if exists(COMPUTE_POOL, name) => access.require_owner(&catalog, &account_object(COMPUTE_POOL, name), || pool_missing(name))?,
+        DescribeComputePool { name } if exists(COMPUTE_POOL, name) && !access.can_see(&catalog, &account_object(COMPUTE_POOL, name)) => return Err(pool_missing(name)),
+        CreateImageRepository { name, or_replace, .. } | CreateStage { name, or_replace, .. } => {
+            let (kind, privilege, verb) = match stmt {
+                CreateStage { .. } => (STAGE, "CREATE STAGE", "CREATE STAGE"),
+                _ => (IMAGE_REPOSITORY, "CREATE IMAGE REPOSITORY", "CREATE IMAGE REPOSITORY"),
+            };
+            let (db, schema, _) = resolve(&catalog, session, name, verb)?;
+            access.require_create_in_schema(&catalog, &db, &schema, privilege)?;
+            if *or_replace && let Some((obj, missing)) = schema_object(kind, name, verb)? {
+                access.require_owner(&catalog, &obj, || missing)?;
+            }
+        }
+        DropImageRepository { name, .. } | DropStage { name, .. } => {
+            let kind = if matches!(stmt, DropStage { .. }) { STAGE } else { IMAGE_REPOSITORY };
+            if let Ok(Some((obj, missing))) = schema_object(kind, name, "DROP") {
+                access.require_owner(&catalog, &obj, || missing)?;
+            }
+        }
+        DescribeStage { name } => {
+            if let Ok(Some((obj, missing))) = schema_object(STAGE, name, "DESCRIBE STAGE")
+                && !access.can_see(&catalog, &obj)
+            {
+                return Err(missing);
+            }
+        }
+        List { stage, .. } | Remove { stage, .. } => {
+            let privilege = if matches!(stmt, List { .. }) { "READ" } else { "WRITE" };
+            if let Ok(Some((obj, missing))) = schema_object(STAGE, &stage.name, "LIST") {
+                let (db, schema) = (obj.parts[0].clone(), obj.parts[1].clone());
+                access.require_schema_usage(&catalog, &db, &schema).map_err(|_| missing.clone())?;
+                // WRITE includes READ on a stage.
+                let privileges: &[&str] = if privilege == "READ" { &["READ", "WRITE"] } else { &["WRITE"] };
+                access.require(&catalog, privileges, &obj, || missing)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+async fn run(engine: &Engine, session: &mut Session, stmt: ObjectStmt) -> Result<QueryResult, SfError> {
+    use ObjectStmt::*;
     match stmt {
         CreateWarehouse { name, or_replace, if_not_exists, props } => warehouse::create(engine, session, name, or_replace, if_not_exists, props).await,
         AlterWarehouse { name, if_exists, action } => warehouse::alter(engine, session, name, if_exists, action).await,
