@@ -136,3 +136,14 @@ def test_login_warehouse_must_exist(server):
     assert conn.cursor().execute("select current_warehouse()").fetchone() == ("COMPUTE_WH",)
     conn = server.connect(warehouse="NO_SUCH_WH")
     assert conn.cursor().execute("select current_warehouse()").fetchone() == (None,)
+
+
+def test_login_role_must_be_granted(server):
+    import snowflake.connector
+    conn = server.connect(role="SYSADMIN")
+    assert conn.cursor().execute("select current_role()").fetchone() == ("SYSADMIN",)
+    admin = server.connect().cursor()
+    admin.execute("create role if not exists e2e_ungranted_role")
+    with pytest.raises(snowflake.connector.errors.DatabaseError) as e:
+        server.connect(role="E2E_UNGRANTED_ROLE")
+    assert e.value.errno == 390189

@@ -122,7 +122,11 @@ async fn login(State(state): State<AppState>, Query(params): Query<HashMap<Strin
     };
     let catalog = state.engine.store().snapshot();
     let params: HashMap<String, String> = params.into_iter().filter(|(_, v)| !v.trim().is_empty()).collect();
-    let mut session = Session { user: user.name.clone(), role: params.get("roleName").map(|r| ident(r)).unwrap_or(user.default_role.clone()), ..Default::default() };
+    let role = match sql::auth::login_role(&state.engine, &user.name, params.get("roleName").map(|r| ident(r)).as_deref()) {
+        Ok(r) => r,
+        Err(e) => return json_response(StatusCode::OK, error_body(&e, None)),
+    };
+    let mut session = Session { user: user.name.clone(), role, ..Default::default() };
     if let Some(db) = params.get("databaseName").map(|d| ident(d)) {
         if let Some(database) = catalog.databases.get(&db) {
             session.database = Some(db.clone());
