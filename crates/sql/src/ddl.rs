@@ -6,6 +6,7 @@ use model::{ErrorKind, SfError, display_ident};
 use store::{Column, ObjectInfo, Op, TableDef, TableKind};
 use tokio_util::sync::CancellationToken;
 
+use crate::objects::commit;
 use crate::access::{Access, Securable, kind};
 use crate::engine::Engine;
 use crate::parse::{Stmt, UseKind};
@@ -23,15 +24,6 @@ fn info(session: &Session, comment: Option<String>) -> ObjectInfo {
 
 fn parts(name: &ast::ObjectName) -> Vec<String> {
     name.0.iter().map(|p| p.as_ident().map(|i| i.value.clone()).unwrap_or_default()).collect()
-}
-
-async fn commit(engine: &Engine, ops: Vec<Op>) -> Result<(), SfError> {
-    let store = engine.store().clone();
-    tokio::task::spawn_blocking(move || store.commit(ops))
-        .await
-        .map_err(|e| SfError::internal(e.to_string()))?
-        .map(|_| ())
-        .map_err(crate::errors::from_store)
 }
 
 /// DDL implicitly commits an open transaction first, as in Snowflake.
