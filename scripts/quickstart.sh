@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# floe's main job on a fresh machine: build, start the server on its embedded defaults, run the smoke
-# script through `floe sql` (the connector protocol), then stop the server.
+# floe's main job on a fresh machine: build, make a Docker engine available (scripts/docker-up.sh),
+# build the tutorial's images locally, start the server on its embedded defaults, run the smoke script
+# and then Snowflake's "Service-to-Service Communications" tutorial (scripts/tutorial.sql: an echo
+# service, a job that calls it by DNS name, logs and status through SQL, clean-up) through `floe sql`
+# (the connector protocol), then stop the server.
 # Set FLOE_KEEP_RUNNING=1 to leave the server running afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,7 +11,11 @@ phase() { printf '\n== %s (%ss)\n' "$1" "$SECONDS"; }
 
 phase "build"
 command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 1; }
-cargo build --release --bin floe
+cargo build --release
+
+phase "docker engine and images"
+bash scripts/docker-up.sh
+bash scripts/build-test-images.sh
 
 phase "start server"
 export FLOE_DATA_DIR="${FLOE_DATA_DIR:-./floe-data}"
@@ -32,5 +39,11 @@ PASSWORD="${FLOE_ADMIN_PASSWORD:-$(cat "$FLOE_DATA_DIR/admin-password" 2>/dev/nu
 phase "smoke script"
 FLOE_URL="$URL" FLOE_USER=ADMIN FLOE_PASSWORD="$PASSWORD" ./target/release/floe sql -f scripts/smoke.sql
 
+phase "tutorial: service to service"
+OUT="$FLOE_DATA_DIR/tutorial.out"
+FLOE_URL="$URL" FLOE_USER=ADMIN FLOE_PASSWORD="$PASSWORD" ./target/release/floe sql -f scripts/tutorial.sql | tee "$OUT"
+grep -q "Job TUTORIAL_JOB completed successfully with status: DONE." "$OUT"
+grep -q "Bob said Hello" "$OUT"
+
 phase "done"
-echo "floe ran the smoke script at $URL (user ADMIN, password in \$FLOE_ADMIN_PASSWORD or $FLOE_DATA_DIR/admin-password)."
+echo "floe ran the smoke script and the service-to-service tutorial at $URL (user ADMIN, password in \$FLOE_ADMIN_PASSWORD or $FLOE_DATA_DIR/admin-password)."

@@ -7,8 +7,10 @@
 # 2. cargo build --release,
 # 3. cargo test --release --workspace,
 # 4. the end-to-end suite: .venv/bin/python -m pytest -q tests/e2e against target/release/floe
-#    (extra arguments go to pytest, e.g. `bash scripts/test.sh -k durability`; FLOE_TEST_DOCKER is
-#    passed through to the tests that need Docker).
+#    (extra arguments go to pytest, e.g. `bash scripts/test.sh -k durability`).
+# With FLOE_TEST_DOCKER=1 (the README's command, and CI) it also makes a Docker engine available
+# (scripts/docker-up.sh), builds the test images, and runs the container tests, which then fail,
+# not skip, without an engine.
 # Prints each phase's duration; exits non-zero if any phase failed (a failed build stops it).
 set -uo pipefail
 
@@ -47,6 +49,9 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import snowflake.connecto
 fi
 
 phase "cargo build --release" cargo build --release || { summary; exit 1; }
+if [ "${FLOE_TEST_DOCKER:-}" = 1 ]; then
+    phase "docker engine and test images" bash -c 'bash scripts/docker-up.sh && bash scripts/build-test-images.sh' || { summary; exit 1; }
+fi
 phase "cargo test --release --workspace" cargo test --release --workspace
 phase "pytest tests/e2e" env FLOE_BIN="$ROOT/target/release/floe" FLOE_TEST_DOCKER="${FLOE_TEST_DOCKER:-}" \
     .venv/bin/python -m pytest -q tests/e2e "$@"

@@ -11,6 +11,7 @@ pub mod format;
 pub mod repl;
 pub mod split;
 pub mod value;
+pub mod watch;
 pub mod wire;
 
 use std::io::{Read, Write};
@@ -18,17 +19,12 @@ use std::path::PathBuf;
 
 pub use format::OutputFormat;
 pub use split::split_statements;
+pub use watch::{LogsArgs, StatusArgs};
 pub use wire::{ConnectOptions, Error, QueryResult, ServerError, Session};
 
-/// Flags of `floe sql`.
+/// How to reach and log in to a floe server (shared by `floe sql`, `floe logs` and `floe status`).
 #[derive(clap::Args, Debug, Clone)]
-pub struct SqlArgs {
-    /// SQL to run: one statement, or several separated by `;`.
-    #[arg(short = 'q', long, value_name = "SQL", conflicts_with = "file")]
-    pub query: Option<String>,
-    /// File of SQL statements to run (`-` for stdin).
-    #[arg(short = 'f', long, value_name = "PATH")]
-    pub file: Option<PathBuf>,
+pub struct ConnArgs {
     /// Server URL.
     #[arg(long, env = "FLOE_URL", default_value = "http://127.0.0.1:8080")]
     pub url: String,
@@ -53,12 +49,9 @@ pub struct SqlArgs {
     /// Initial warehouse.
     #[arg(short = 'w', long)]
     pub warehouse: Option<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-    pub format: OutputFormat,
 }
 
-impl SqlArgs {
+impl ConnArgs {
     /// Connection options from the flags (password must be present).
     pub fn connect_options(&self, password: &str) -> ConnectOptions {
         ConnectOptions {
@@ -72,6 +65,38 @@ impl SqlArgs {
             warehouse: self.warehouse.clone(),
         }
     }
+
+    /// Logs in, or explains on stderr why not and returns the exit code.
+    pub fn login(&self) -> Result<Session, i32> {
+        let Some(password) = self.password.clone().filter(|p| !p.is_empty()) else {
+            eprintln!("error: a password is required: pass -p/--password or set FLOE_PASSWORD");
+            return Err(2);
+        };
+        Session::login(&self.connect_options(&password)).map_err(|e| {
+            report(&e);
+            match e {
+                Error::Server(_) => 1,
+                _ => 2,
+            }
+        })
+    }
+}
+
+/// Flags of `floe sql`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SqlArgs {
+    /// SQL to run: one statement, or several separated by `;`.
+    #[arg(short = 'q', long, value_name = "SQL", conflicts_with = "file")]
+    pub query: Option<String>,
+    /// File of SQL statements to run (`-` for stdin).
+    #[arg(short = 'f', long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+    /// Connection.
+    #[command(flatten)]
+    pub conn: ConnArgs,
 }
 
 /// Runs one statement and prints its result to stdout.
@@ -114,7 +139,7 @@ fn read_input(path: &PathBuf) -> std::io::Result<String> {
 /// Runs `floe sql`; returns the process exit code (0 ok, 1 statement or login
 /// failure, 2 connection failure or bad invocation). Blocking.
 pub fn run(args: SqlArgs) -> anyhow::Result<i32> {
-    let Some(password) = args.password.clone().filter(|p| !p.is_empty()) else {
+    let Some(password) = args.conn.password.clone().filter(|p| !p.is_empty()) else {
         eprintln!("error: a password is required: pass -p/--password or set FLOE_PASSWORD");
         return Ok(2);
     };
@@ -132,7 +157,7 @@ pub fn run(args: SqlArgs) -> anyhow::Result<i32> {
         None
     };
 
-    let mut session = match Session::login(&args.connect_options(&password)) {
+    let mut session = match Session::login(&args.conn.connect_options(&password)) {
         Ok(s) => s,
         Err(e) => {
             report(&e);
@@ -181,14 +206,14 @@ mod tests {
         .unwrap();
         let a = cli.sql;
         assert_eq!(a.query.as_deref(), Some("select 1"));
-        assert_eq!(a.url, "http://h:1");
-        assert_eq!(a.user, "bob");
-        assert_eq!(a.password.as_deref(), Some("pw"));
-        assert_eq!(a.account, "acct");
-        assert_eq!(a.database.as_deref(), Some("DB"));
-        assert_eq!(a.schema.as_deref(), Some("SC"));
-        assert_eq!(a.role.as_deref(), Some("R"));
-        assert_eq!(a.warehouse.as_deref(), Some("W"));
+        assert_eq!(a.conn.url, "http://h:1");
+        assert_eq!(a.conn.user, "bob");
+        assert_eq!(a.conn.password.as_deref(), Some("pw"));
+        assert_eq!(a.conn.account, "acct");
+        assert_eq!(a.conn.database.as_deref(), Some("DB"));
+        assert_eq!(a.conn.schema.as_deref(), Some("SC"));
+        assert_eq!(a.conn.role.as_deref(), Some("R"));
+        assert_eq!(a.conn.warehouse.as_deref(), Some("W"));
         assert_eq!(a.format, OutputFormat::Csv);
         assert!(Cli::try_parse_from(["floe", "-q", "x", "-f", "y"]).is_err());
         assert!(Cli::try_parse_from(["floe", "--format", "xml"]).is_err());

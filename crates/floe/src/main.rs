@@ -20,12 +20,18 @@ enum Command {
     Server(server::ServerArgs),
     /// Runs SQL against a floe server (one statement, a file, or an interactive session).
     Sql(client::SqlArgs),
+    /// Prints a service's or job's container output (`-f` to follow).
+    Logs(client::LogsArgs),
+    /// Shows services, or one service's containers.
+    Status(client::StatusArgs),
 }
 
 fn main() {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Server(args) => server::run(args),
+        Command::Logs(args) => client::watch::run_logs(args),
+        Command::Status(args) => client::watch::run_status(args),
         Command::Sql(args) => match client::run(args) {
             Ok(code) => code,
             Err(e) => {

@@ -88,7 +88,9 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     println!("floe listening on http://{addr} (account {}, data dir {})", args.account, args.data_dir.display());
     let _ = std::io::stdout().flush();
     let queries = state.queries.clone();
+    let sessions = state.sessions.clone();
     let app = protocol::router(state);
+    start_control_plane(&args, &engine, sessions, app.clone(), addr.port()).await?;
     let drain = Duration::from_secs(env_u64("FLOE_STATEMENT_DRAIN_SECS", 30));
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
@@ -109,6 +111,104 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         })
         .await?;
     info!("stopped");
+    Ok(())
+}
+
+/// This server's instance id: the owner label of its containers and networks, kept in the data dir so
+/// a restarted server adopts what it started.
+fn instance_id(data_dir: &std::path::Path) -> anyhow::Result<String> {
+    let path = data_dir.join("instance-id");
+    if let Ok(id) = std::fs::read_to_string(&path)
+        && !id.trim().is_empty()
+    {
+        return Ok(id.trim().to_string());
+    }
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    std::fs::write(&path, &id)?;
+    Ok(id)
+}
+
+/// Session tokens for the containers of a service: a session of the service's own user (named after the
+/// service) with its owner role, which floe accepts in a connector login with `authenticator='oauth'`.
+struct ServiceTokens(Arc<protocol::SessionRegistry>);
+
+impl control::TokenIssuer for ServiceTokens {
+    fn issue(&self, service: &sql::spcs::Service, _ttl: Duration) -> Option<String> {
+        let session = sql::Session {
+            user: service.name.clone(),
+            role: service.owner.clone(),
+            database: Some(service.database.clone()),
+            schema: Some(service.schema.clone()),
+            warehouse: service.query_warehouse.clone(),
+            ..Default::default()
+        };
+        self.0.create(session).ok().map(|t| t.token)
+    }
+}
+
+/// Connects the container runtime and starts the control plane; without a Docker engine floe still
+/// serves SQL, and statements that need containers say why they cannot run.
+async fn start_control_plane(args: &ServerArgs, engine: &sql::Engine, sessions: Arc<protocol::SessionRegistry>, app: axum::Router, port: u16) -> anyhow::Result<()> {
+    engine.spcs().durations.write().stop_grace = Duration::from_secs(env_u64("FLOE_STOP_GRACE_SECS", 30));
+    let logs = Arc::new(store::LogStore::open(&args.data_dir.join("logs.db"))?);
+    engine.spcs().set_logs(logs.clone());
+    let connected = tokio::time::timeout(Duration::from_secs(10), driver_docker::DockerDriver::connect()).await;
+    let docker = match connected {
+        Ok(Ok(d)) => d,
+        Ok(Err(e)) => {
+            warn!(error = %e, "no Docker engine: services and jobs cannot run");
+            engine.spcs().set_available(Err(format!("cannot reach the Docker engine ({e})")));
+            return Ok(());
+        }
+        Err(_) => {
+            warn!("the Docker engine did not answer within 10 s: services and jobs cannot run");
+            engine.spcs().set_available(Err("the Docker engine did not answer".into()));
+            return Ok(());
+        }
+    };
+    let described = driver::RuntimeDriver::describe(&docker).await.unwrap_or_else(|_| "Docker".into());
+    info!(runtime = %described, "container runtime connected");
+    engine.spcs().set_available(Ok(described));
+    // floe listens on the gateway address of each network it creates, so containers reach it at
+    // SNOWFLAKE_HOST; nothing else beyond loopback.
+    let (gw_tx, mut gw_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    tokio::spawn(async move {
+        let mut bound = std::collections::HashSet::new();
+        while let Some(gw) = gw_rx.recv().await {
+            if !bound.insert(gw.clone()) {
+                continue;
+            }
+            match tokio::net::TcpListener::bind((gw.as_str(), port)).await {
+                Ok(l) => {
+                    info!(address = %format!("{gw}:{port}"), "listening for containers");
+                    let app = app.clone();
+                    tokio::spawn(async move {
+                        let _ = axum::serve(l, app).await;
+                    });
+                }
+                Err(e) => warn!(address = %gw, error = %e, "cannot listen for containers"),
+            }
+        }
+    });
+    let cfg = control::Config {
+        owner: instance_id(&args.data_dir)?,
+        data_dir: args.data_dir.clone(),
+        account: args.account.clone(),
+        port,
+        registry_address: engine.config().registry_address.clone(),
+        tick: Duration::from_millis(env_u64("FLOE_RECONCILE_MS", 1000)),
+    };
+    let controller = control::Controller::new(
+        cfg,
+        engine.clone(),
+        Arc::new(docker),
+        logs,
+        Some(Arc::new(ServiceTokens(sessions))),
+        Box::new(move |gw| {
+            let _ = gw_tx.send(gw);
+        }),
+    );
+    controller.spawn();
     Ok(())
 }
 

@@ -111,22 +111,36 @@ async fn login(State(state): State<AppState>, Query(params): Query<HashMap<Strin
         Err(e) => return json_response(StatusCode::OK, error_body(&e, None)),
     };
     let data = &body["data"];
-    let login_name = data["LOGIN_NAME"].as_str().unwrap_or("").to_string();
-    let password = data["PASSWORD"].as_str().unwrap_or("").to_string();
-    let engine = state.engine.clone();
-    let verified = tokio::task::spawn_blocking(move || sql::auth::verify_password(&engine, &login_name, &password)).await;
-    let user = match verified {
-        Ok(Ok(user)) => user,
-        Ok(Err(e)) => return json_response(StatusCode::OK, error_body(&e, None)),
-        Err(e) => return json_response(StatusCode::INTERNAL_SERVER_ERROR, error_body(&SfError::internal(e.to_string()), None)),
+    let params: HashMap<String, String> = params.into_iter().filter(|(_, v)| !v.trim().is_empty()).collect();
+    let (user_name, role) = if data["AUTHENTICATOR"].as_str().is_some_and(|a| a.eq_ignore_ascii_case("OAUTH")) {
+        // An OAuth token floe issued: a session token, such as the one a service's containers find under
+        // /snowflake/session/token. The new session runs as the token's user and role.
+        let token = data["TOKEN"].as_str().unwrap_or("");
+        match state.sessions.get(token) {
+            Ok(entry) => {
+                let s = entry.session.lock().await;
+                (s.user.clone(), s.role.clone())
+            }
+            Err(_) => return json_response(StatusCode::OK, error_body(&SfError::new("390303", "08004", model::ErrorKind::Unauthenticated, "Invalid OAuth access token."), None)),
+        }
+    } else {
+        let login_name = data["LOGIN_NAME"].as_str().unwrap_or("").to_string();
+        let password = data["PASSWORD"].as_str().unwrap_or("").to_string();
+        let engine = state.engine.clone();
+        let verified = tokio::task::spawn_blocking(move || sql::auth::verify_password(&engine, &login_name, &password)).await;
+        let user = match verified {
+            Ok(Ok(user)) => user,
+            Ok(Err(e)) => return json_response(StatusCode::OK, error_body(&e, None)),
+            Err(e) => return json_response(StatusCode::INTERNAL_SERVER_ERROR, error_body(&SfError::internal(e.to_string()), None)),
+        };
+        let role = match sql::auth::login_role(&state.engine, &user.name, params.get("roleName").map(|r| ident(r)).as_deref()) {
+            Ok(r) => r,
+            Err(e) => return json_response(StatusCode::OK, error_body(&e, None)),
+        };
+        (user.name, role)
     };
     let catalog = state.engine.store().snapshot();
-    let params: HashMap<String, String> = params.into_iter().filter(|(_, v)| !v.trim().is_empty()).collect();
-    let role = match sql::auth::login_role(&state.engine, &user.name, params.get("roleName").map(|r| ident(r)).as_deref()) {
-        Ok(r) => r,
-        Err(e) => return json_response(StatusCode::OK, error_body(&e, None)),
-    };
-    let mut session = Session { user: user.name.clone(), role, ..Default::default() };
+    let mut session = Session { user: user_name.clone(), role, ..Default::default() };
     if let Some(db) = params.get("databaseName").map(|d| ident(d)) {
         if let Some(database) = catalog.databases.get(&db) {
             session.database = Some(db.clone());
@@ -165,7 +179,7 @@ async fn login(State(state): State<AppState>, Query(params): Query<HashMap<Strin
         "masterToken": created.master_token,
         "validityInSeconds": state.sessions.lifetimes().session_secs,
         "masterValidityInSeconds": state.sessions.lifetimes().master_secs,
-        "displayUserName": user.name,
+        "displayUserName": user_name,
         "serverVersion": concat!("floe ", env!("CARGO_PKG_VERSION")),
         "firstLogin": false,
         "remMeToken": null,

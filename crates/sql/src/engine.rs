@@ -80,6 +80,7 @@ pub(crate) struct Inner {
     results: Option<Arc<crate::results::ResultStore>>,
     pub(crate) locks: crate::locks::LockManager,
     next_txn: AtomicU64,
+    spcs: Arc<crate::spcs::Runtime>,
 }
 
 impl Engine {
@@ -114,7 +115,7 @@ impl Engine {
         ctx.register_udtf("result_scan", Arc::new(crate::results::ResultScan(results.clone())));
         let base_state = ctx.state();
         Ok(Engine {
-            inner: Arc::new(Inner { store, config, base_state, results, locks: Default::default(), next_txn: AtomicU64::new(1) }),
+            inner: Arc::new(Inner { store, config, base_state, results, locks: Default::default(), next_txn: AtomicU64::new(1), spcs: Default::default() }),
         })
     }
 
@@ -126,6 +127,11 @@ impl Engine {
     /// The kept query results (RESULT_SCAN, result polling across restarts).
     pub fn results(&self) -> Option<&Arc<crate::results::ResultStore>> {
         self.inner.results.as_ref()
+    }
+
+    /// The link to the control plane that runs services and jobs.
+    pub fn spcs(&self) -> &Arc<crate::spcs::Runtime> {
+        &self.inner.spcs
     }
 
     /// The engine settings.
@@ -224,6 +230,7 @@ impl Engine {
     pub async fn execute_stmt(&self, session: &mut Session, stmt: Stmt, text: &str, cancel: &CancellationToken) -> Result<QueryResult, SfError> {
         match stmt {
             Stmt::Sql(statement) => self.execute_sql(session, *statement, text, cancel).await,
+            Stmt::Spcs(stmt) => crate::spcs::execute(self, session, *stmt, cancel).await,
             other => crate::ddl::execute_floe(self, session, other).await,
         }
     }

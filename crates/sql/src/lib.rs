@@ -25,6 +25,7 @@ pub mod results;
 pub mod rewrite;
 pub mod session;
 pub mod show;
+pub mod spcs;
 pub mod txn;
 pub mod types;
 

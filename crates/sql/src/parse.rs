@@ -38,6 +38,8 @@ pub enum Stmt {
     Object(Box<crate::objects::ObjectStmt>),
     /// Users, roles, grants (`crate::access`).
     Access(Box<crate::access::AccessStmt>),
+    /// Services, job services and their system functions.
+    Spcs(Box<crate::spcs::SpcsStmt>),
 }
 
 /// What `USE` switches.
@@ -386,6 +388,9 @@ impl<'a> Cursor<'a> {
 }
 
 fn parse_floe(c: &mut Cursor<'_>) -> Result<Option<Stmt>, SfError> {
+    if let Some(stmt) = crate::spcs::grammar::parse(c)? {
+        return Ok(Some(Stmt::Spcs(Box::new(stmt))));
+    }
     if let Some(stmt) = crate::objects::grammar::parse(c)? {
         return Ok(Some(Stmt::Object(Box::new(stmt))));
     }

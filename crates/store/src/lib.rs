@@ -12,6 +12,7 @@
 mod catalog;
 mod dir;
 mod error;
+mod logs;
 mod segment;
 mod sqlite;
 mod store;
@@ -19,5 +20,6 @@ mod store;
 pub use catalog::{Catalog, Column, Database, ObjectInfo, Schema, Segment, Table, TableData, TableDef, TableKind};
 pub use dir::{DataDir, FORMAT_VERSION};
 pub use error::{Error, Result};
+pub use logs::{LogQuery, LogRecord, LogStore};
 pub use segment::{NewSegment, Payload};
 pub use store::{Op, Store, StoreStats};

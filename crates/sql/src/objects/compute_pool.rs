@@ -94,8 +94,64 @@ pub struct PoolStatus {
 
 /// The usage of pool `name`. floe runs no services or jobs yet, so this is zero; the runtime that runs
 /// them feeds this function and every SHOW/DESCRIBE column follows (see `status`).
-pub fn pool_usage(_engine: &Engine, _name: &str) -> PoolUsage {
-    PoolUsage::default()
+pub fn pool_usage(engine: &Engine, name: &str) -> PoolUsage {
+    use crate::spcs::{SERVICE, SERVICE_STATE, Service, ServiceState, status};
+    let catalog = engine.store().snapshot();
+    let mut usage = PoolUsage::default();
+    let mut nodes = std::collections::BTreeSet::new();
+    for (scope, n, body) in catalog.objects_of(SERVICE) {
+        let Ok(svc) = serde_json::from_value::<Service>(body.clone()) else { continue };
+        if svc.compute_pool != name {
+            continue;
+        }
+        let st = get::<ServiceState>(&catalog, SERVICE_STATE, scope, n).filter(|s| s.uid == svc.uid);
+        let finished = st.as_ref().is_some_and(|s| status::is_terminal(&s.status));
+        if svc.is_job {
+            if !finished {
+                usage.jobs += 1;
+            }
+        } else {
+            usage.services += 1;
+        }
+        for inst in st.iter().flat_map(|s| s.instances.iter()) {
+            if let Some(node) = inst.node
+                && !matches!(inst.status.as_str(), "SUCCEEDED" | "FAILED")
+            {
+                nodes.insert(node);
+            }
+        }
+    }
+    usage.active_nodes = nodes.len() as i64;
+    usage
+}
+
+/// ALTER COMPUTE POOL … STOP ALL: drops every service in the pool and cancels its running jobs (their
+/// containers are then stopped and removed by the control plane).
+async fn stop_all(engine: &Engine, name: &str) -> Result<(), SfError> {
+    use crate::spcs::{SERVICE, SERVICE_STATE, Service, ServiceState, status};
+    let catalog = engine.store().snapshot();
+    let mut ops = Vec::new();
+    for (scope, n, body) in catalog.objects_of(SERVICE) {
+        let Ok(mut svc) = serde_json::from_value::<Service>(body.clone()) else { continue };
+        if svc.compute_pool != name {
+            continue;
+        }
+        if svc.is_job {
+            let finished = get::<ServiceState>(&catalog, SERVICE_STATE, scope, n).is_some_and(|s| status::is_terminal(&s.status));
+            if !finished && !svc.cancel_requested {
+                svc.cancel_requested = true;
+                ops.push(put(SERVICE, scope, n, &svc));
+            }
+        } else {
+            ops.push(store::Op::DeleteObject { kind: SERVICE.into(), scope: scope.into(), name: n.into() });
+            ops.push(store::Op::DeleteObject { kind: SERVICE_STATE.into(), scope: scope.into(), name: n.into() });
+        }
+    }
+    if !ops.is_empty() {
+        commit(engine, ops).await?;
+    }
+    engine.spcs().wake();
+    Ok(())
 }
 
 /// The activity columns of a pool from its settings and usage.
@@ -282,8 +338,7 @@ pub(super) async fn alter(engine: &Engine, name: String, if_exists: bool, action
                 pool.resumed_on = Some(at);
             }
         }
-        // Services and jobs are the runtime's; with none running there is nothing to stop.
-        PoolAction::StopAll(_) => {}
+        PoolAction::StopAll(_) => stop_all(engine, &name).await?,
         PoolAction::Set(props) => {
             for p in &props {
                 if (p.key == "INSTANCE_FAMILY" || p.key == "PLACEMENT_GROUP") && !pool.suspended {

@@ -237,11 +237,11 @@ fn show(c: &mut Cursor<'_>) -> Result<Option<ObjectStmt>, SfError> {
     Ok(Some(stmt))
 }
 
-fn like(c: &mut Cursor<'_>) -> Result<Option<String>, SfError> {
+pub(crate) fn like(c: &mut Cursor<'_>) -> Result<Option<String>, SfError> {
     if c.eat(&["LIKE"]) { Ok(Some(c.string()?)) } else { Ok(None) }
 }
 
-fn limit(c: &mut Cursor<'_>) -> Result<(Option<usize>, Option<String>), SfError> {
+pub(crate) fn limit(c: &mut Cursor<'_>) -> Result<(Option<usize>, Option<String>), SfError> {
     if !c.eat(&["LIMIT"]) {
         return Ok((None, None));
     }
@@ -255,7 +255,7 @@ fn limit(c: &mut Cursor<'_>) -> Result<(Option<usize>, Option<String>), SfError>
 }
 
 /// `IN ACCOUNT | IN DATABASE [db] | IN SCHEMA [[db.]schema] | IN [db.]schema`.
-fn scope(c: &mut Cursor<'_>) -> Result<ShowScope, SfError> {
+pub(crate) fn scope(c: &mut Cursor<'_>) -> Result<ShowScope, SfError> {
     if !c.eat(&["IN"]) {
         return Ok(ShowScope::Current);
     }
@@ -288,7 +288,7 @@ fn pattern(c: &mut Cursor<'_>) -> Result<Option<String>, SfError> {
 }
 
 /// `@[db.][schema.]stage[/path]` or the same in single quotes.
-pub(super) fn stage_ref(c: &mut Cursor<'_>) -> Result<StageRef, SfError> {
+pub(crate) fn stage_ref(c: &mut Cursor<'_>) -> Result<StageRef, SfError> {
     let raw = match c.peek() {
         Some(Token::SingleQuotedString(s)) if s.starts_with('@') => {
             let s = s.clone();
@@ -360,7 +360,7 @@ pub(crate) fn props(c: &mut Cursor<'_>, allowed: &[&str]) -> Result<Vec<Prop>, S
 }
 
 /// One option value: string, number, TRUE/FALSE/NULL, word, or a parenthesised group or list.
-fn value(c: &mut Cursor<'_>) -> Result<Value, SfError> {
+pub(crate) fn value(c: &mut Cursor<'_>) -> Result<Value, SfError> {
     let negative = c.eat_token(&Token::Minus);
     let v = match c.peek() {
         Some(Token::SingleQuotedString(s)) if !negative => Value::Str(s.clone()),
@@ -400,7 +400,7 @@ fn value(c: &mut Cursor<'_>) -> Result<Value, SfError> {
 }
 
 /// `( k = v [,] … )`; keys may be dotted (tag names).
-fn group(c: &mut Cursor<'_>) -> Result<Vec<Prop>, SfError> {
+pub(crate) fn group(c: &mut Cursor<'_>) -> Result<Vec<Prop>, SfError> {
     if !c.eat_token(&Token::LParen) {
         return Err(c.error());
     }

@@ -1,0 +1,156 @@
+//! Log capture: one task per container follows its output into the log store, in batches, with the
+//! capture cursor moved in the same transaction as the lines it covers. It survives restarts of the
+//! container (the runtime restarts service containers; each run's lines are tagged with its run
+//! number) and of floe (the cursor says where to resume). When the container has exited for good, it
+//! reads what is left and marks the container drained, so it may be removed.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use driver::{RunState, RuntimeDriver, Stream};
+use futures::StreamExt;
+use store::{LogRecord, LogStore};
+
+use crate::labels;
+
+/// Lines per store transaction at most.
+const BATCH_LINES: usize = 4096;
+/// How long a partial batch waits for more lines.
+const BATCH_WAIT: Duration = Duration::from_millis(50);
+/// Longest line kept (Snowflake: 16 KiB per log record); longer lines are cut.
+const MAX_LINE: usize = 16 * 1024;
+
+/// Who wrote the lines.
+#[derive(Debug, Clone)]
+pub(crate) struct Meta {
+    service: String,
+    uid: String,
+    instance: u32,
+    container: String,
+}
+
+impl Meta {
+    pub(crate) fn from_labels(l: &std::collections::BTreeMap<String, String>) -> Option<Meta> {
+        Some(Meta {
+            service: l.get(labels::SERVICE)?.clone(),
+            uid: l.get(labels::SERVICE_UID)?.clone(),
+            instance: l.get(labels::INSTANCE)?.parse().ok()?,
+            container: l.get(labels::CONTAINER)?.clone(),
+        })
+    }
+}
+
+fn cut(mut s: String) -> String {
+    if s.len() > MAX_LINE {
+        let mut end = MAX_LINE;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+    s
+}
+
+async fn store(logs: &Arc<LogStore>, id: &str, batch: Vec<LogRecord>) {
+    let Some(last) = batch.last().map(|r| r.ts_ns) else { return };
+    let logs = logs.clone();
+    let id = id.to_string();
+    let res = tokio::task::spawn_blocking(move || logs.append(&batch, Some((&id, last)))).await;
+    if let Ok(Err(e)) | Err(e) = res.map_err(|e| store::Error::Corrupt(e.to_string())) {
+        tracing::warn!(error = %e, "cannot store container output");
+    }
+}
+
+pub(crate) async fn run(
+    driver: Arc<dyn RuntimeDriver>,
+    logs: Arc<LogStore>,
+    runtime: Arc<sql::spcs::Runtime>,
+    id: String,
+    meta: Meta,
+    drained: Arc<AtomicBool>,
+) {
+    let mut cursor = logs.cursor(&id).ok().flatten();
+    loop {
+        let Ok(Some(info)) = driver.inspect(&id).await else { break };
+        let run_no = info.restart_count;
+        let finished = info.state == RunState::Exited;
+        let since = cursor.map(|c| c + 1).unwrap_or(0);
+        let mut lines = driver.logs(&id, since, !finished);
+        let mut batch: Vec<LogRecord> = Vec::new();
+        loop {
+            let next = if batch.is_empty() {
+                lines.next().await
+            } else {
+                match tokio::time::timeout(BATCH_WAIT, lines.next()).await {
+                    Ok(n) => n,
+                    Err(_) => {
+                        store(&logs, &id, std::mem::take(&mut batch)).await;
+                        continue;
+                    }
+                }
+            };
+            match next {
+                Some(Ok(line)) => {
+                    cursor = Some(line.ts_ns);
+                    batch.push(LogRecord {
+                        ts_ns: line.ts_ns,
+                        service: meta.service.clone(),
+                        service_uid: meta.uid.clone(),
+                        instance: meta.instance,
+                        container: meta.container.clone(),
+                        run: run_no,
+                        stream: if line.stream == Stream::Stdout { 0 } else { 1 },
+                        body: cut(line.text),
+                    });
+                    if batch.len() >= BATCH_LINES {
+                        store(&logs, &id, std::mem::take(&mut batch)).await;
+                    }
+                }
+                Some(Err(e)) => {
+                    tracing::debug!(%id, error = %e, "log stream error");
+                    break;
+                }
+                None => break,
+            }
+        }
+        store(&logs, &id, batch).await;
+        if finished {
+            break;
+        }
+        // The stream ended: the container stopped. It may be restarted by the runtime.
+        match driver.inspect(&id).await {
+            Ok(Some(info)) if info.state != RunState::Exited => tokio::time::sleep(Duration::from_millis(100)).await,
+            Ok(Some(_)) => {
+                // Exited: one more pass without following reads anything the stream missed.
+                let since = cursor.map(|c| c + 1).unwrap_or(0);
+                let rest: Vec<_> = driver.logs(&id, since, false).collect().await;
+                let batch: Vec<LogRecord> = rest
+                    .into_iter()
+                    .filter_map(Result::ok)
+                    .map(|line| LogRecord {
+                        ts_ns: line.ts_ns,
+                        service: meta.service.clone(),
+                        service_uid: meta.uid.clone(),
+                        instance: meta.instance,
+                        container: meta.container.clone(),
+                        run: run_no,
+                        stream: if line.stream == Stream::Stdout { 0 } else { 1 },
+                        body: cut(line.text),
+                    })
+                    .collect();
+                store(&logs, &id, batch).await;
+                // A service container that exited is restarted by the runtime unless floe stopped it;
+                // keep watching briefly in case it comes back.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                match driver.inspect(&id).await {
+                    Ok(Some(info)) if info.state != RunState::Exited => continue,
+                    _ => break,
+                }
+            }
+            _ => break,
+        }
+    }
+    drained.store(true, Ordering::Release);
+    runtime.wake();
+}

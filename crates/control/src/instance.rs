@@ -1,0 +1,468 @@
+//! Starting and observing one instance of a service or job: placement on a virtual node of the pool,
+//! image resolution (floe's registry name, or a local image of that name), the container environment
+//! (spcs.md §7.1), session-token and secret files, volumes, and the runtime calls. An instance is
+//! started whole or not at all: if one container cannot be created, those already created are removed.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+
+use driver::{ContainerInfo, ContainerSpec, Mount, NetworkAttach, NetworkSpec, OWNER_LABEL, Restart};
+use sql::objects::{ComputePool, instance_family};
+use sql::spcs::{ContainerState, InstanceState, Service};
+
+use crate::status::{self, Capacity};
+use crate::{Controller, carry, labels, need_of, now_ms, probe, running};
+
+/// Bound on Docker's own json-file log per container.
+const DOCKER_LOG_BYTES: u64 = 10 << 20;
+/// Lifetime of the session tokens written for containers (Snowflake: at most one hour).
+const TOKEN_TTL: Duration = Duration::from_secs(3600);
+
+fn sanitize(s: &str) -> String {
+    s.to_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '-' }).collect()
+}
+
+fn short(s: &str) -> &str {
+    &s[..s.len().min(8)]
+}
+
+enum Failure {
+    /// Waits (services): the message says why.
+    Pending(String),
+    /// Fails (jobs, fatal errors).
+    Failed(String),
+}
+
+impl Controller {
+    /// The network of a schema: every service of the schema is reachable there by its DNS names.
+    pub(crate) fn network_name(&self, svc: &Service) -> String {
+        format!("floe-{}-{}-{}", short(&self.cfg.owner), sanitize(&svc.database), sanitize(&svc.schema))
+    }
+
+    fn container_name(&self, svc: &Service, instance: u32, container: &str) -> String {
+        format!("floe-{}-{}-{}-{}-{}", short(&self.cfg.owner), sanitize(&svc.name), short(&svc.uid), instance, container)
+    }
+
+    fn shown_image(&self, image: &str) -> String {
+        match spec::parse_image(image) {
+            Ok(r) => format!("{}/{}", self.cfg.registry_address, r.local_name()),
+            Err(_) => image.to_string(),
+        }
+    }
+
+    /// Resolves a spec image to an image present in the runtime: its id and the name it was found by.
+    async fn resolve_image(&self, image: &str) -> Result<Option<(String, String)>, driver::Error> {
+        let mut candidates = Vec::new();
+        if let Ok(r) = spec::parse_image(image) {
+            if let Some(d) = &r.digest {
+                candidates.push(d.clone());
+            }
+            candidates.push(format!("{}/{}", self.cfg.registry_address, r.local_name()));
+            candidates.push(r.local_name());
+        }
+        candidates.push(image.trim_start_matches('/').to_string());
+        for name in candidates {
+            if let Some(id) = self.driver.image_id(&name).await? {
+                return Ok(Some((id, name)));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn ensure_network(&self, svc: &Service) -> Result<(String, Option<String>), driver::Error> {
+        let name = self.network_name(svc);
+        if let Some(gw) = self.gateways.lock().get(&name).cloned() {
+            return Ok((name, gw));
+        }
+        let labels = BTreeMap::from([(OWNER_LABEL.to_string(), self.cfg.owner.clone()), ("floe.schema".to_string(), format!("{}.{}", svc.database, svc.schema))]);
+        let info = self.driver.ensure_network(&NetworkSpec { name: name.clone(), labels }).await?;
+        if let Some(gw) = &info.gateway {
+            (self.on_gateway)(gw.clone());
+        }
+        self.gateways.lock().insert(name.clone(), info.gateway.clone());
+        Ok((name, info.gateway))
+    }
+
+    fn run_dir(&self, svc: &Service, instance: u32, container: &str) -> std::path::PathBuf {
+        self.cfg.data_dir.join("run").join(&svc.uid).join(instance.to_string()).join(container)
+    }
+
+    /// Places and starts an instance; its state says PENDING (or why it waits or failed).
+    pub(crate) async fn start_instance(
+        &self,
+        svc: &Service,
+        spec: &spec::Spec,
+        id: u32,
+        prev: Option<&InstanceState>,
+        pool: Option<&ComputePool>,
+        placed: &mut std::collections::HashMap<String, Vec<(u32, Capacity)>>,
+    ) -> InstanceState {
+        let now = now_ms();
+        let mut inst = InstanceState {
+            id,
+            status: "PENDING".into(),
+            creation_time: prev.and_then(|p| p.creation_time).or(Some(now)),
+            containers: spec
+                .containers
+                .iter()
+                .map(|c| ContainerState {
+                    name: c.name.clone(),
+                    status: "PENDING".into(),
+                    message: "Pending scheduling.".into(),
+                    image: self.shown_image(&c.image),
+                    restart_count: carry(prev, &c.name).map(|p| p.restart_count).unwrap_or(0),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        };
+        match self.try_start(svc, spec, id, prev, pool, placed, &mut inst).await {
+            Ok(()) => {}
+            Err(Failure::Pending(msg)) => {
+                for c in &mut inst.containers {
+                    c.message = msg.clone();
+                }
+            }
+            Err(Failure::Failed(msg)) => {
+                inst.status = "FAILED".into();
+                for c in &mut inst.containers {
+                    c.status = "FAILED".into();
+                    c.message = msg.clone();
+                }
+            }
+        }
+        inst
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn try_start(
+        &self,
+        svc: &Service,
+        spec: &spec::Spec,
+        id: u32,
+        prev: Option<&InstanceState>,
+        pool: Option<&ComputePool>,
+        placed: &mut std::collections::HashMap<String, Vec<(u32, Capacity)>>,
+        inst: &mut InstanceState,
+    ) -> Result<(), Failure> {
+        let Some(pool) = pool else { return Err(Failure::Pending(format!("Compute pool {} does not exist.", svc.compute_pool))) };
+        let need = need_of(spec);
+        let family = instance_family(&pool.instance_family);
+        let capacity = family
+            .map(|f| Capacity { cpu: f.vcpu as f64, memory: (f.memory_gib as u64) << 30, gpu: f.gpu_count })
+            .unwrap_or(Capacity { cpu: f64::MAX, memory: u64::MAX, gpu: u32::MAX });
+        if need.gpu > 0 && !std::path::Path::new("/dev/nvidia0").exists() {
+            return Err(Failure::Pending("Unschedulable: this host has no GPU for the nvidia.com/gpu request.".into()));
+        }
+        let on_pool = placed.entry(svc.compute_pool.clone()).or_default();
+        let node = match prev.and_then(|p| p.node) {
+            Some(n) => n,
+            None => match status::place(pool.max_nodes.max(1) as u32, capacity, on_pool, need) {
+                Some(n) => n,
+                None => return Err(Failure::Pending("Unschedulable due to insufficient resources".into())),
+            },
+        };
+        on_pool.push((node, need));
+        inst.node = Some(node);
+        // Every image first, so a missing one creates nothing.
+        let mut images = Vec::new();
+        for c in &spec.containers {
+            match self.resolve_image(&c.image).await {
+                Ok(Some((id, _name))) => images.push(id),
+                Ok(None) => {
+                    let msg = format!("Failed to pull image: {} is in neither floe's registry nor the local Docker engine", self.shown_image(&c.image));
+                    return Err(if svc.is_job { Failure::Failed(msg) } else { Failure::Pending(msg) });
+                }
+                Err(e) => return Err(Failure::Pending(format!("Failed to pull image: {e}"))),
+            }
+        }
+        let (network, gateway) = self.ensure_network(svc).await.map_err(|e| Failure::Pending(format!("Compute pool node(s) are being provisioned ({e})")))?;
+        let mut created: Vec<String> = Vec::new();
+        for (i, c) in spec.containers.iter().enumerate() {
+            let cspec = self.container_spec(svc, spec, c, id, &images[i], &network, gateway.as_deref(), created.first().cloned());
+            let cspec = match cspec {
+                Ok(s) => s,
+                Err(msg) => {
+                    self.remove_all(&created).await;
+                    return Err(Failure::Failed(msg));
+                }
+            };
+            match self.driver.run(&cspec).await {
+                Ok(cid) => {
+                    created.push(cid.clone());
+                    let cs = &mut inst.containers[i];
+                    cs.runtime_id = Some(cid);
+                    cs.message = "Waiting to start".into();
+                    cs.image_digest = Some(images[i].clone());
+                }
+                Err(e) => {
+                    self.remove_all(&created).await;
+                    let msg = format!("Encountered fatal error while starting container: {e}");
+                    return Err(if svc.is_job { Failure::Failed(msg) } else { Failure::Pending(msg) });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn remove_all(&self, ids: &[String]) {
+        for id in ids {
+            let _ = self.driver.remove(id).await;
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn container_spec(
+        &self,
+        svc: &Service,
+        spec: &spec::Spec,
+        c: &spec::Container,
+        instance: u32,
+        image: &str,
+        network: &str,
+        gateway: Option<&str>,
+        first: Option<String>,
+    ) -> Result<ContainerSpec, String> {
+        let catalog = self.engine.store().snapshot();
+        let mut env: Vec<(String, String)> = vec![
+            ("SNOWFLAKE_ACCOUNT".into(), self.cfg.account.clone()),
+            ("SNOWFLAKE_HOST".into(), gateway.unwrap_or("127.0.0.1").to_string()),
+            ("SNOWFLAKE_PORT".into(), self.cfg.port.to_string()),
+            ("SNOWFLAKE_PROTOCOL".into(), "http".into()),
+            ("SNOWFLAKE_DATABASE".into(), svc.database.clone()),
+            ("SNOWFLAKE_SCHEMA".into(), svc.schema.clone()),
+            ("SNOWFLAKE_SERVICE_NAME".into(), svc.name.clone()),
+        ];
+        if svc.is_job {
+            env.push(("SNOWFLAKE_JOBS_COUNT".into(), svc.replicas.to_string()));
+            env.push(("SNOWFLAKE_JOB_INDEX".into(), instance.to_string()));
+        }
+        let otel = format!("http://{}:4317", gateway.unwrap_or("127.0.0.1"));
+        env.push(("OTEL_EXPORTER_OTLP_ENDPOINT".into(), otel.clone()));
+        env.push(("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT".into(), otel.clone()));
+        env.push(("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT".into(), otel));
+        let mut mounts = Vec::new();
+        let dir = self.run_dir(svc, instance, &c.name);
+        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot prepare {}: {e}", dir.display()))?;
+        if c.mount_session_token {
+            let token_dir = dir.join("session");
+            std::fs::create_dir_all(&token_dir).map_err(|e| e.to_string())?;
+            let (target, mode, connection) = match &c.session_token_config {
+                Some(cfg) => (cfg.path.clone(), cfg.permission, cfg.mount_connection_config),
+                None => (spec::SESSION_TOKEN_DIR.to_string(), spec::SESSION_TOKEN_PERMISSION, false),
+            };
+            if let Some(issuer) = &self.tokens
+                && let Some(token) = issuer.issue(svc, TOKEN_TTL)
+            {
+                write_file(&token_dir.join("token"), &token, mode)?;
+            }
+            if connection {
+                let toml = format!(
+                    "[default]\nhost = \"{}\"\nport = {}\nprotocol = \"http\"\naccount = \"{}\"\nauthenticator = \"oauth\"\ntoken_file_path = \"{}/token\"\ndatabase = \"{}\"\nschema = \"{}\"\n",
+                    gateway.unwrap_or("127.0.0.1"),
+                    self.cfg.port,
+                    self.cfg.account,
+                    target,
+                    svc.database,
+                    svc.schema
+                );
+                write_file(&token_dir.join("connections.toml"), &toml, mode)?;
+                env.push(("SNOWFLAKE_HOME".into(), target.clone()));
+            }
+            mounts.push(Mount::Bind { source: token_dir.display().to_string(), target, read_only: true });
+        }
+        env.extend(c.env.iter().cloned());
+        for s in &c.secrets {
+            let (db, schema, name) = qualify(&s.object_name, &svc.database, &svc.schema);
+            let values = sql::spcs::secrets::secret_value(&catalog, &db, &schema, &name)
+                .ok_or_else(|| format!("Secret {db}.{schema}.{name} does not exist or is not authorized."))?;
+            if let (Some(var), Some(key)) = (&s.env_var_name, &s.secret_key_ref) {
+                let value = values.get(&key.to_uppercase()).cloned().ok_or_else(|| format!("Secret {name} has no {key}."))?;
+                env.push((var.clone(), value));
+            }
+            if let Some(path) = &s.directory_path {
+                let sdir = dir.join("secrets").join(name.to_lowercase());
+                std::fs::create_dir_all(&sdir).map_err(|e| e.to_string())?;
+                for (key, file) in [("USERNAME", "username"), ("PASSWORD", "password"), ("SECRET_STRING", "secret_string")] {
+                    if let Some(v) = values.get(key) {
+                        write_file(&sdir.join(file), v, 0o644)?;
+                    }
+                }
+                mounts.push(Mount::Bind { source: sdir.display().to_string(), target: path.clone(), read_only: true });
+            }
+        }
+        for m in &c.volume_mounts {
+            let Some(vol) = spec.volumes.iter().find(|v| v.name == m.name) else { continue };
+            mounts.push(match &vol.source {
+                spec::VolumeSource::Memory => Mount::Tmpfs { target: m.mount_path.clone(), size: vol.size },
+                spec::VolumeSource::Stage { name } | spec::VolumeSource::LegacyStage(name) => {
+                    let stage = sql::objects::StageRef::parse(if name.starts_with('@') { name } else { "@" })
+                        .ok_or_else(|| format!("invalid stage volume {name}"))?;
+                    let (db, schema, sname) = match stage.name.as_slice() {
+                        [n] => (svc.database.clone(), svc.schema.clone(), n.clone()),
+                        [s, n] => (svc.database.clone(), s.clone(), n.clone()),
+                        [d, s, n] => (d.clone(), s.clone(), n.clone()),
+                        _ => return Err(format!("invalid stage volume {name}")),
+                    };
+                    let sdir = sql::objects::stage::stage_dir(&self.cfg.data_dir, &db, &schema, &sname).join(&stage.path);
+                    std::fs::create_dir_all(&sdir).map_err(|e| e.to_string())?;
+                    Mount::Bind { source: sdir.display().to_string(), target: m.mount_path.clone(), read_only: false }
+                }
+                spec::VolumeSource::Local | spec::VolumeSource::Block => Mount::Volume {
+                    name: format!("floe-{}-{}-{}-{}", short(&self.cfg.owner), short(&svc.uid), instance, vol.name),
+                    target: m.mount_path.clone(),
+                },
+            });
+        }
+        let mut labels = BTreeMap::from([
+            (OWNER_LABEL.to_string(), self.cfg.owner.clone()),
+            (labels::SERVICE_UID.to_string(), svc.uid.clone()),
+            (labels::SERVICE.to_string(), svc.qualified()),
+            (labels::INSTANCE.to_string(), instance.to_string()),
+            (labels::CONTAINER.to_string(), c.name.clone()),
+            (labels::GENERATION.to_string(), svc.generation.to_string()),
+            (labels::KIND.to_string(), if svc.is_job { "job" } else { "service" }.to_string()),
+        ]);
+        labels.insert("floe.pool".into(), svc.compute_pool.clone());
+        let network = match first {
+            Some(id) => NetworkAttach::SharedWith(id),
+            None => NetworkAttach::Network {
+                network: network.to_string(),
+                aliases: vec![
+                    svc.dns_label.clone(),
+                    format!("{}.{}", svc.dns_label, svc.dns_hash),
+                    svc.dns_name(),
+                    format!("instances.{}", svc.dns_name()),
+                ],
+            },
+        };
+        let cpu_limit = c.resources.limits.cpu.map(|cpu| {
+            let host = crate::host_cpus();
+            if cpu > host {
+                tracing::warn!(service = %svc.qualified(), container = %c.name, "cpu limit {cpu} exceeds the host's {host} cores; clamped");
+            }
+            cpu.min(host)
+        });
+        Ok(ContainerSpec {
+            name: self.container_name(svc, instance, &c.name),
+            image: image.to_string(),
+            entrypoint: c.command.clone(),
+            cmd: c.args.clone(),
+            env,
+            labels,
+            network,
+            extra_hosts: Vec::new(),
+            cpu_limit,
+            memory_limit: c.resources.limits.memory,
+            gpus: c.resources.limits.gpu.filter(|g| *g > 0),
+            pids_limit: None,
+            mounts,
+            restart: if svc.is_job { Restart::Never } else { Restart::Always },
+            log_max_bytes: DOCKER_LOG_BYTES,
+        })
+    }
+
+    /// The state of an instance whose containers exist.
+    pub(crate) fn observe_instance(&self, svc: &Service, spec: &spec::Spec, id: u32, cs: &[ContainerInfo], prev: Option<&InstanceState>) -> InstanceState {
+        let ip = cs.iter().find_map(|c| c.ip.clone());
+        let mut containers = Vec::new();
+        let mut statuses = Vec::new();
+        let mut start_time = None;
+        for sc in &spec.containers {
+            let Some(info) = cs.iter().find(|c| c.labels.get(labels::CONTAINER) == Some(&sc.name)) else {
+                statuses.push("PENDING");
+                containers.push(ContainerState { name: sc.name.clone(), status: "PENDING".into(), message: "Waiting to start".into(), image: self.shown_image(&sc.image), ..Default::default() });
+                continue;
+            };
+            let ready = self.ensure_probe(info, sc, ip.as_deref(), svc.is_job);
+            let probe_at = sc.readiness_probe.as_ref().map(|p| (p.path.as_str(), p.port));
+            let (st, msg) = status::container_status(svc.is_job, info, ready, probe_at);
+            statuses.push(st);
+            let prev_c = carry(prev, &sc.name);
+            let last_exit_code = if running(info) && info.state != driver::RunState::Restarting && info.restart_count == 0 {
+                None
+            } else if matches!(info.state, driver::RunState::Exited | driver::RunState::Restarting) {
+                info.exit_code
+            } else {
+                prev_c.as_ref().and_then(|p| p.last_exit_code).or(info.exit_code.filter(|_| info.restart_count > 0))
+            };
+            if start_time.is_none() {
+                start_time = info.started_at.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()).map(|t| t.timestamp_millis());
+            }
+            containers.push(ContainerState {
+                name: sc.name.clone(),
+                status: st.into(),
+                message: msg,
+                image: self.shown_image(&sc.image),
+                image_digest: info.image_id.clone(),
+                restart_count: info.restart_count,
+                start_time: info.started_at.as_deref().map(rfc3339_seconds),
+                last_exit_code,
+                last_restart_time: (info.restart_count > 0).then(|| info.started_at.as_deref().map(rfc3339_seconds)).flatten(),
+                runtime_id: Some(info.id.clone()),
+            });
+        }
+        InstanceState {
+            id,
+            status: status::instance_status(svc.is_job, &statuses, false).into(),
+            ip,
+            node: prev.and_then(|p| p.node),
+            creation_time: prev.and_then(|p| p.creation_time).or(start_time),
+            start_time,
+            containers,
+        }
+    }
+
+    /// Starts the probe task of a running container if its spec has probes; returns the readiness result.
+    fn ensure_probe(&self, info: &ContainerInfo, sc: &spec::Container, ip: Option<&str>, is_job: bool) -> Option<bool> {
+        if is_job || (sc.readiness_probe.is_none() && sc.liveness_probe.is_none()) {
+            return None;
+        }
+        let mut probes = self.probes.lock();
+        if let Some(h) = probes.get(&info.id) {
+            return sc.readiness_probe.as_ref().map(|_| h.ready.load(std::sync::atomic::Ordering::Acquire));
+        }
+        let ip = ip?;
+        if !running(info) {
+            return sc.readiness_probe.as_ref().map(|_| false);
+        }
+        let handle = probe::start(
+            self.driver.clone(),
+            self.engine.spcs().clone(),
+            info.id.clone(),
+            ip.to_string(),
+            probe::Probes { readiness: sc.readiness_probe.clone(), liveness: sc.liveness_probe.clone() },
+            self.grace(),
+        );
+        let ready = sc.readiness_probe.as_ref().map(|_| false);
+        probes.insert(info.id.clone(), handle);
+        ready
+    }
+}
+
+fn rfc3339_seconds(t: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(t).map(|t| t.with_timezone(&chrono::Utc).format("%Y-%m-%dT%H:%M:%SZ").to_string()).unwrap_or_else(|_| t.to_string())
+}
+
+fn qualify(name: &str, db: &str, schema: &str) -> (String, String, String) {
+    let parts: Vec<String> = name
+        .split('.')
+        .map(|p| if p.starts_with('"') && p.ends_with('"') && p.len() >= 2 { p[1..p.len() - 1].to_string() } else { p.to_uppercase() })
+        .collect();
+    match parts.as_slice() {
+        [n] => (db.to_string(), schema.to_string(), n.clone()),
+        [s, n] => (db.to_string(), s.clone(), n.clone()),
+        [d, s, n, ..] => (d.clone(), s.clone(), n.clone()),
+        [] => (db.to_string(), schema.to_string(), String::new()),
+    }
+}
+
+fn write_file(path: &std::path::Path, content: &str, mode: u32) -> Result<(), String> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, content).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode)).map_err(|e| e.to_string())?;
+    std::fs::rename(&tmp, path).map_err(|e| e.to_string())?;
+    Ok(())
+}
+

@@ -1,0 +1,437 @@
+//! floe's control plane: the reconcile loop that drives the container runtime toward the services and
+//! jobs the SQL statements recorded, and records what it observes.
+//!
+//! Desired state is the `SERVICE` objects in the store (written only by crates/sql); observed state is
+//! the `SERVICE_STATE` objects (written only here) plus the runtime's containers, found by their labels
+//! (`driver::OWNER_LABEL` = this server's instance id). The loop is level-triggered and idempotent: each
+//! pass lists floe's containers, compares them with the records, creates what is missing, removes what
+//! is not wanted (SIGTERM, grace, SIGKILL, after reading its logs to the end), and writes each changed
+//! state in one commit. So after `kill -9` of floe or a restart of dockerd the next pass adopts what
+//! runs: no duplicates (containers are named per service uid, instance and container), no orphans.
+//!
+//! Each container has a log-capture task (`capture`) that follows its output into the log store with a
+//! cursor, and, when its spec has probes, a probe task (`probe`). Status derivation and placement on the
+//! pool's virtual nodes are pure (`status`). This crate knows no Docker (only `driver::RuntimeDriver`)
+//! and no wire protocol.
+
+mod capture;
+mod instance;
+mod probe;
+pub mod status;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use driver::{ContainerInfo, RunState, RuntimeDriver};
+use parking_lot::Mutex;
+use sql::objects::{COMPUTE_POOL, ComputePool};
+use sql::spcs::{ContainerState, InstanceState, SERVICE, SERVICE_STATE, Service, ServiceState, status as svc_status};
+use store::{LogStore, Op};
+
+/// Labels floe puts on its containers, besides `driver::OWNER_LABEL`.
+pub mod labels {
+    /// The service's unique id.
+    pub const SERVICE_UID: &str = "floe.service_uid";
+    /// `DB.SCHEMA.NAME`.
+    pub const SERVICE: &str = "floe.service";
+    /// Instance id.
+    pub const INSTANCE: &str = "floe.instance";
+    /// Container name in the spec.
+    pub const CONTAINER: &str = "floe.container";
+    /// Spec generation.
+    pub const GENERATION: &str = "floe.generation";
+    /// `job` or `service`.
+    pub const KIND: &str = "floe.kind";
+}
+
+/// Settings of the control plane.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// This server's instance id (owner label value).
+    pub owner: String,
+    /// Data dir (session tokens and secret files live under `<data-dir>/run`).
+    pub data_dir: PathBuf,
+    /// Account name (SNOWFLAKE_ACCOUNT).
+    pub account: String,
+    /// Port floe listens on (SNOWFLAKE_PORT).
+    pub port: u16,
+    /// floe's registry address, for image names shown.
+    pub registry_address: String,
+    /// Resync period when nothing wakes the loop.
+    pub tick: Duration,
+}
+
+/// Issues the session tokens containers find under `/snowflake/session/token`.
+pub trait TokenIssuer: Send + Sync {
+    /// A token for a service's containers, valid for `ttl`.
+    fn issue(&self, service: &Service, ttl: Duration) -> Option<String>;
+}
+
+/// The control plane. Shared behind an `Arc`; `spawn` starts its loop.
+pub struct Controller {
+    cfg: Config,
+    engine: sql::Engine,
+    driver: Arc<dyn RuntimeDriver>,
+    logs: Arc<LogStore>,
+    tokens: Option<Arc<dyn TokenIssuer>>,
+    on_gateway: Box<dyn Fn(String) + Send + Sync>,
+    gateways: Mutex<HashMap<String, Option<String>>>,
+    captures: Arc<Mutex<HashMap<String, Arc<AtomicBool>>>>,
+    probes: Mutex<HashMap<String, probe::ProbeHandle>>,
+    stopping: Arc<Mutex<HashSet<String>>>,
+}
+
+fn host_cpus() -> f64 {
+    std::thread::available_parallelism().map(|n| n.get() as f64).unwrap_or(1.0)
+}
+
+impl Controller {
+    /// A control plane over `engine`'s store, running containers with `driver`. `on_gateway` is called
+    /// with the host's address on every network floe creates, so the server can listen there.
+    pub fn new(
+        cfg: Config,
+        engine: sql::Engine,
+        driver: Arc<dyn RuntimeDriver>,
+        logs: Arc<LogStore>,
+        tokens: Option<Arc<dyn TokenIssuer>>,
+        on_gateway: Box<dyn Fn(String) + Send + Sync>,
+    ) -> Arc<Controller> {
+        engine.spcs().set_logs(logs.clone());
+        Arc::new(Controller {
+            cfg,
+            engine,
+            driver,
+            logs,
+            tokens,
+            on_gateway,
+            gateways: Mutex::new(HashMap::new()),
+            captures: Arc::new(Mutex::new(HashMap::new())),
+            probes: Mutex::new(HashMap::new()),
+            stopping: Arc::new(Mutex::new(HashSet::new())),
+        })
+    }
+
+    /// Starts the loop: a pass at once (adoption), then on every wake-up and every `tick`.
+    pub fn spawn(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let this = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = this.reconcile().await {
+                    tracing::warn!(error = %e, "reconcile pass failed; retrying");
+                }
+                tokio::select! {
+                    _ = this.engine.spcs().woken() => {}
+                    _ = tokio::time::sleep(this.cfg.tick) => {}
+                }
+            }
+        })
+    }
+
+    fn runtime(&self) -> &Arc<sql::spcs::Runtime> {
+        self.engine.spcs()
+    }
+
+    fn grace(&self) -> Duration {
+        self.runtime().durations.read().stop_grace
+    }
+
+    /// One pass over every service and every owned container.
+    pub async fn reconcile(&self) -> Result<(), driver::Error> {
+        let catalog = self.engine.store().snapshot();
+        let mut services: Vec<(String, Service)> = Vec::new();
+        for (scope, name, body) in catalog.objects_of(SERVICE) {
+            match serde_json::from_value::<Service>(body.clone()) {
+                Ok(svc) => services.push((scope.to_string(), svc)),
+                Err(e) => tracing::warn!(%scope, %name, error = %e, "undecodable service record"),
+            }
+        }
+        let states: HashMap<String, ServiceState> = catalog
+            .objects_of(SERVICE_STATE)
+            .filter_map(|(_, _, body)| serde_json::from_value::<ServiceState>(body.clone()).ok())
+            .map(|st| (st.uid.clone(), st))
+            .collect();
+        let pools: HashMap<String, ComputePool> = catalog
+            .objects_of(COMPUTE_POOL)
+            .filter_map(|(_, name, body)| serde_json::from_value::<ComputePool>(body.clone()).ok().map(|p| (name.to_string(), p)))
+            .collect();
+        let containers = self.driver.list(&self.cfg.owner).await?;
+        let mut by_uid: HashMap<String, Vec<ContainerInfo>> = HashMap::new();
+        for c in containers {
+            self.ensure_capture(&c);
+            if let Some(uid) = c.labels.get(labels::SERVICE_UID) {
+                by_uid.entry(uid.clone()).or_default().push(c);
+            }
+        }
+        // Containers of services that no longer exist.
+        let wanted: HashSet<&str> = services.iter().map(|(_, s)| s.uid.as_str()).collect();
+        for (uid, cs) in &by_uid {
+            if !wanted.contains(uid.as_str()) {
+                for c in cs {
+                    self.teardown(c);
+                }
+            }
+        }
+        // Virtual-node placements of live instances, per pool.
+        let mut placed: HashMap<String, Vec<(u32, status::Capacity)>> = HashMap::new();
+        for (_, svc) in &services {
+            if let (Some(st), Ok(spec)) = (states.get(&svc.uid), spec::parse(&svc.spec_text)) {
+                let need = need_of(&spec);
+                for inst in &st.instances {
+                    if let Some(node) = inst.node
+                        && !matches!(inst.status.as_str(), "SUCCEEDED" | "FAILED")
+                    {
+                        placed.entry(svc.compute_pool.clone()).or_default().push((node, need));
+                    }
+                }
+            }
+        }
+        let mut ops = Vec::new();
+        for (scope, svc) in &services {
+            let old = states.get(&svc.uid).cloned().unwrap_or_else(|| ServiceState { uid: svc.uid.clone(), status: "PENDING".into(), ..Default::default() });
+            let mine = by_uid.remove(&svc.uid).unwrap_or_default();
+            let pool = pools.get(&svc.compute_pool);
+            let mut next = self.reconcile_service(svc, &old, mine, pool, &mut placed).await;
+            if next != (ServiceState { updated_on: next.updated_on, ..old.clone() }) || states.get(&svc.uid).is_none() {
+                if next.status != old.status && svc_status::is_terminal(&next.status) {
+                    next.completed_on = Some(now_ms());
+                }
+                next.updated_on = now_ms();
+                ops.push(Op::PutObject {
+                    kind: SERVICE_STATE.into(),
+                    scope: scope.clone(),
+                    name: svc.name.clone(),
+                    body: serde_json::to_value(&next).expect("state serialises"),
+                });
+            }
+        }
+        if !ops.is_empty() {
+            let store = self.engine.store().clone();
+            // A service dropped meanwhile makes the commit moot; the next pass sees it gone.
+            let written = tokio::task::spawn_blocking(move || {
+                let catalog = store.snapshot();
+                let ops: Vec<Op> = ops
+                    .into_iter()
+                    .filter(|op| match op {
+                        Op::PutObject { scope, name, body, .. } => catalog
+                            .object(SERVICE, scope, name)
+                            .and_then(|s| s.get("uid").cloned())
+                            .is_some_and(|uid| Some(&uid) == body.get("uid")),
+                        _ => true,
+                    })
+                    .collect();
+                if ops.is_empty() { Ok(()) } else { store.commit(ops).map(|_| ()) }
+            })
+            .await;
+            match written {
+                Ok(Ok(())) => self.runtime().publish_change(),
+                Ok(Err(e)) => tracing::warn!(error = %e, "cannot record service states"),
+                Err(e) => tracing::warn!(error = %e, "state writer panicked"),
+            }
+        }
+        Ok(())
+    }
+
+    /// Drives one service toward its record; returns its observed state.
+    async fn reconcile_service(
+        &self,
+        svc: &Service,
+        old: &ServiceState,
+        containers: Vec<ContainerInfo>,
+        pool: Option<&ComputePool>,
+        placed: &mut HashMap<String, Vec<(u32, status::Capacity)>>,
+    ) -> ServiceState {
+        let spec = match spec::parse(&svc.spec_text) {
+            Ok(spec) => spec,
+            Err(e) => {
+                return ServiceState { status: svc_status::INTERNAL_ERROR.into(), message: Some(format!("invalid stored spec: {e}")), ..old.clone() };
+            }
+        };
+        let pool_suspended = pool.is_none_or(|p| p.suspended);
+        let target = if svc.is_job {
+            if svc.cancel_requested { 0 } else { svc.replicas }
+        } else if svc.suspended || pool_suspended {
+            0
+        } else {
+            svc.min_instances
+        };
+        let mut by_instance: BTreeMap<u32, Vec<ContainerInfo>> = BTreeMap::new();
+        for c in containers {
+            if let Some(i) = c.labels.get(labels::INSTANCE).and_then(|i| i.parse::<u32>().ok()) {
+                by_instance.entry(i).or_default().push(c);
+            }
+        }
+        // Rolling upgrade of services: replace one outdated instance at a time, highest id first, once
+        // every other instance is ready.
+        let mut upgrading = false;
+        if !svc.is_job {
+            let outdated: Vec<u32> = by_instance
+                .iter()
+                .filter(|(_, cs)| cs.iter().any(|c| c.labels.get(labels::GENERATION).and_then(|g| g.parse::<u64>().ok()) != Some(svc.generation)))
+                .map(|(i, _)| *i)
+                .collect();
+            if let Some(&highest) = outdated.iter().max() {
+                upgrading = true;
+                let others_ready = old.instances.iter().filter(|i| i.id != highest).all(|i| i.status == "READY");
+                if others_ready && let Some(cs) = by_instance.get(&highest) {
+                    for c in cs {
+                        self.teardown(c);
+                    }
+                }
+            }
+        }
+        let mut instances = Vec::new();
+        let ids: Vec<u32> = (0..target).chain(by_instance.keys().copied().filter(|i| *i >= target)).collect();
+        for id in ids {
+            let cs = by_instance.remove(&id).unwrap_or_default();
+            let prev = old.instances.iter().find(|i| i.id == id);
+            if id >= target {
+                for c in &cs {
+                    self.teardown(c);
+                }
+                if !cs.is_empty() {
+                    let mut inst = self.observe_instance(svc, &spec, id, &cs, prev);
+                    inst.status = "TERMINATING".into();
+                    instances.push(inst);
+                }
+                continue;
+            }
+            if cs.is_empty() {
+                // A finished job instance keeps its final state after its containers are removed.
+                if svc.is_job
+                    && let Some(p) = prev
+                    && matches!(p.status.as_str(), "SUCCEEDED" | "FAILED")
+                {
+                    let mut kept = p.clone();
+                    for c in &mut kept.containers {
+                        c.runtime_id = None;
+                    }
+                    instances.push(kept);
+                    continue;
+                }
+                instances.push(self.start_instance(svc, &spec, id, prev, pool, placed).await);
+                continue;
+            }
+            let mut inst = self.observe_instance(svc, &spec, id, &cs, prev);
+            if svc.is_job && matches!(inst.status.as_str(), "SUCCEEDED" | "FAILED") {
+                // A job instance ends when its containers' output is stored to the end (so its logs are
+                // complete when the job's status says it ended); then its containers are removed.
+                if cs.iter().all(|c| self.drained(&c.id)) {
+                    for c in &cs {
+                        self.teardown(c);
+                    }
+                } else {
+                    inst.status = "READY".into();
+                }
+            }
+            instances.push(inst);
+        }
+        let inst_status: Vec<&str> = instances.iter().map(|i| i.status.as_str()).collect();
+        let any_left = instances.iter().any(|i| i.containers.iter().any(|c| c.runtime_id.is_some()));
+        let (status, message) = if svc.is_job {
+            let st = status::job_status(&inst_status, svc.replicas, svc.cancel_requested, any_left);
+            let msg = match st {
+                "DONE" => Some("Job completed successfully.".to_string()),
+                "FAILED" => Some("Job failed.".to_string()),
+                "CANCELLED" => Some("Job was cancelled.".to_string()),
+                _ => pending_message(&instances),
+            };
+            (st, msg)
+        } else {
+            let st = status::service_status(svc.min_ready_instances, &inst_status, svc.suspended || pool_suspended, any_left);
+            (st, if st == "PENDING" { pending_message(&instances) } else { None })
+        };
+        // A finished job does not come back to life.
+        if svc.is_job && svc_status::is_terminal(&old.status) {
+            return ServiceState { instances, ..old.clone() };
+        }
+        ServiceState {
+            uid: svc.uid.clone(),
+            status: status.into(),
+            message,
+            instances,
+            completed_on: old.completed_on,
+            updated_on: old.updated_on,
+            generation: svc.generation,
+            is_upgrading: upgrading,
+        }
+    }
+
+    /// Whether a container's output has been captured to its end.
+    fn drained(&self, id: &str) -> bool {
+        self.captures.lock().get(id).is_some_and(|d| d.load(Ordering::Acquire))
+    }
+
+    /// Starts capturing a container's output if nothing does yet.
+    fn ensure_capture(&self, c: &ContainerInfo) {
+        let mut caps = self.captures.lock();
+        if caps.contains_key(&c.id) {
+            return;
+        }
+        let drained = Arc::new(AtomicBool::new(false));
+        caps.insert(c.id.clone(), drained.clone());
+        let Some(meta) = capture::Meta::from_labels(&c.labels) else { return };
+        tokio::spawn(capture::run(self.driver.clone(), self.logs.clone(), self.engine.spcs().clone(), c.id.clone(), meta, drained));
+    }
+
+    /// Stops (SIGTERM, grace, SIGKILL) and removes a container after its logs are read to the end.
+    fn teardown(&self, c: &ContainerInfo) {
+        if !self.stopping.lock().insert(c.id.clone()) {
+            return;
+        }
+        let driver = self.driver.clone();
+        let logs = self.logs.clone();
+        let id = c.id.clone();
+        let grace = self.grace();
+        let drained = self.captures.lock().get(&id).cloned();
+        let runtime = self.engine.spcs().clone();
+        self.probes.lock().remove(&id);
+        let stopping = self.stopping.clone();
+        let captures = self.captures.clone();
+        tokio::spawn(async move {
+            if let Err(e) = driver.stop(&id, grace).await {
+                tracing::debug!(%id, error = %e, "stop");
+            }
+            // The capture task sees the stream end and reads what is left.
+            for _ in 0..100 {
+                if drained.as_ref().is_none_or(|d| d.load(Ordering::Acquire)) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            if let Err(e) = driver.remove(&id).await {
+                tracing::warn!(%id, error = %e, "cannot remove container");
+            }
+            let _ = logs.drop_cursor(&id);
+            captures.lock().remove(&id);
+            stopping.lock().remove(&id);
+            runtime.wake();
+        });
+    }
+}
+
+fn pending_message(instances: &[InstanceState]) -> Option<String> {
+    instances.iter().flat_map(|i| i.containers.iter()).find(|c| c.status == "PENDING" || c.status == "FAILED").map(|c| c.message.clone())
+}
+
+/// What one instance of a spec needs on a node.
+pub(crate) fn need_of(spec: &spec::Spec) -> status::Capacity {
+    let (cpu, memory, gpu) = sql::spcs::instance_requests(spec);
+    status::Capacity { cpu, memory, gpu }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Keeps the state of a container that has not changed runtime id.
+pub(crate) fn carry(prev: Option<&InstanceState>, name: &str) -> Option<ContainerState> {
+    prev.and_then(|p| p.containers.iter().find(|c| c.name == name)).cloned()
+}
+
+/// Whether a container is (still) running.
+pub(crate) fn running(c: &ContainerInfo) -> bool {
+    matches!(c.state, RunState::Running | RunState::Restarting)
+}

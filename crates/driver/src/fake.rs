@@ -1,0 +1,191 @@
+//! `FakeDriver`: an in-memory `RuntimeDriver` for unit tests of the control plane. It records every call,
+//! keeps containers as values, and lets a test script what the world does (`exit`, `push_log`,
+//! `add_image`). It never sleeps and never touches the host.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::stream::{self, BoxStream, StreamExt};
+use parking_lot::Mutex;
+
+use crate::{
+    ContainerInfo, ContainerSpec, Error, LogLine, NetworkInfo, NetworkSpec, OWNER_LABEL, Result, RunState,
+    RuntimeDriver, Stream,
+};
+
+/// An in-memory runtime. Cheap to clone; clones share state.
+#[derive(Clone, Default)]
+pub struct FakeDriver {
+    state: Arc<Mutex<FakeState>>,
+}
+
+#[derive(Default)]
+struct FakeState {
+    next_id: u64,
+    images: HashMap<String, String>,
+    networks: BTreeMap<String, BTreeMap<String, String>>,
+    containers: BTreeMap<String, (ContainerSpec, ContainerInfo)>,
+    logs: HashMap<String, Vec<LogLine>>,
+    calls: Vec<String>,
+}
+
+impl FakeDriver {
+    /// A runtime with no images, networks or containers.
+    pub fn new() -> FakeDriver {
+        FakeDriver::default()
+    }
+
+    /// Makes `image` available with the given id.
+    pub fn add_image(&self, image: &str, id: &str) {
+        self.state.lock().images.insert(image.to_string(), id.to_string());
+    }
+
+    /// Scripts an exit of a running container.
+    pub fn exit(&self, id: &str, code: i64) {
+        let mut st = self.state.lock();
+        if let Some((_, info)) = st.containers.get_mut(id) {
+            info.state = RunState::Exited;
+            info.exit_code = Some(code);
+            info.finished_at = Some("2026-01-01T00:00:01Z".into());
+        }
+    }
+
+    /// Appends an output line to a container's log.
+    pub fn push_log(&self, id: &str, ts_ns: i64, text: &str) {
+        self.state.lock().logs.entry(id.to_string()).or_default().push(LogLine {
+            ts_ns,
+            stream: Stream::Stdout,
+            text: text.to_string(),
+        });
+    }
+
+    /// The calls made so far, as short strings (`run <name>`, `stop <id>`, …).
+    pub fn calls(&self) -> Vec<String> {
+        self.state.lock().calls.clone()
+    }
+
+    /// The spec a container was created from.
+    pub fn spec_of(&self, id: &str) -> Option<ContainerSpec> {
+        self.state.lock().containers.get(id).map(|(spec, _)| spec.clone())
+    }
+}
+
+#[async_trait::async_trait]
+impl RuntimeDriver for FakeDriver {
+    async fn describe(&self) -> Result<String> {
+        Ok("fake".into())
+    }
+
+    async fn ensure_network(&self, spec: &NetworkSpec) -> Result<NetworkInfo> {
+        let mut st = self.state.lock();
+        st.calls.push(format!("ensure_network {}", spec.name));
+        st.networks.entry(spec.name.clone()).or_insert_with(|| spec.labels.clone());
+        Ok(NetworkInfo { id: spec.name.clone(), gateway: Some("10.0.0.1".into()) })
+    }
+
+    async fn remove_network(&self, name: &str) -> Result<()> {
+        let mut st = self.state.lock();
+        st.calls.push(format!("remove_network {name}"));
+        st.networks.remove(name);
+        Ok(())
+    }
+
+    async fn list_networks(&self, owner: &str) -> Result<Vec<String>> {
+        let st = self.state.lock();
+        Ok(st
+            .networks
+            .iter()
+            .filter(|(_, labels)| labels.get(OWNER_LABEL).map(String::as_str) == Some(owner))
+            .map(|(name, _)| name.clone())
+            .collect())
+    }
+
+    async fn image_id(&self, image: &str) -> Result<Option<String>> {
+        Ok(self.state.lock().images.get(image).cloned())
+    }
+
+    async fn run(&self, spec: &ContainerSpec) -> Result<String> {
+        let mut st = self.state.lock();
+        st.calls.push(format!("run {}", spec.name));
+        let image_id = st.images.get(&spec.image).cloned().ok_or_else(|| Error::ImageNotFound(spec.image.clone()))?;
+        st.next_id += 1;
+        let id = format!("c{}", st.next_id);
+        let info = ContainerInfo {
+            id: id.clone(),
+            name: spec.name.clone(),
+            labels: spec.labels.clone(),
+            state: RunState::Running,
+            exit_code: None,
+            oom_killed: false,
+            started_at: Some("2026-01-01T00:00:00Z".into()),
+            finished_at: None,
+            restart_count: 0,
+            ip: Some(format!("10.0.0.{}", st.next_id + 1)),
+            image_id: Some(image_id),
+            error: None,
+        };
+        st.containers.insert(id.clone(), (spec.clone(), info));
+        Ok(id)
+    }
+
+    async fn stop(&self, id: &str, _grace: Duration) -> Result<()> {
+        let mut st = self.state.lock();
+        st.calls.push(format!("stop {id}"));
+        match st.containers.get_mut(id) {
+            Some((_, info)) => {
+                if info.state == RunState::Running {
+                    info.state = RunState::Exited;
+                    info.exit_code = Some(143);
+                }
+                Ok(())
+            }
+            None => Err(Error::NotFound(id.into())),
+        }
+    }
+
+    async fn restart(&self, id: &str, _grace: Duration) -> Result<()> {
+        let mut st = self.state.lock();
+        st.calls.push(format!("restart {id}"));
+        match st.containers.get_mut(id) {
+            Some((_, info)) => {
+                info.state = RunState::Running;
+                info.restart_count += 1;
+                Ok(())
+            }
+            None => Err(Error::NotFound(id.into())),
+        }
+    }
+
+    async fn remove(&self, id: &str) -> Result<()> {
+        let mut st = self.state.lock();
+        st.calls.push(format!("remove {id}"));
+        st.containers.remove(id);
+        Ok(())
+    }
+
+    async fn inspect(&self, id: &str) -> Result<Option<ContainerInfo>> {
+        Ok(self.state.lock().containers.get(id).map(|(_, info)| info.clone()))
+    }
+
+    async fn list(&self, owner: &str) -> Result<Vec<ContainerInfo>> {
+        let st = self.state.lock();
+        Ok(st
+            .containers
+            .values()
+            .filter(|(_, info)| info.labels.get(OWNER_LABEL).map(String::as_str) == Some(owner))
+            .map(|(_, info)| info.clone())
+            .collect())
+    }
+
+    fn logs(&self, id: &str, since_ns: i64, _follow: bool) -> BoxStream<'static, Result<LogLine>> {
+        let lines: Vec<Result<LogLine>> = self
+            .state
+            .lock()
+            .logs
+            .get(id)
+            .map(|lines| lines.iter().filter(|l| l.ts_ns >= since_ns).cloned().map(Ok).collect())
+            .unwrap_or_default();
+        stream::iter(lines).boxed()
+    }
+}

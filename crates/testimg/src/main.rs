@@ -1,0 +1,162 @@
+//! `floe-testimg`: the program inside floe's test and quickstart images (scripts/build-test-images.sh
+//! packs it with its shared libraries into a `FROM scratch`-style image, since no image can be pulled).
+//! It plays the parts of Snowflake's "Service-to-Service Communications" tutorial and of the runtime
+//! tests, with std only (no async runtime, no HTTP library):
+//!
+//! - `echo-server`: the tutorial's echo service on $SERVER_PORT (8000): `POST /echo` answers
+//!   `{"data": [[0, "Hello"]]}` with `{"data": [[0, "<CHARACTER_NAME> said Hello"]]}`; `GET /healthcheck`.
+//! - `echo-client`: the tutorial's job: POSTs `{"data": [[0, "Hello"]]}` to $SERVICE_URL, logs both
+//!   lines, exits 0 (1 when the call fails after retries).
+//! - `log-flood N`: writes N numbered lines to stdout as fast as it can, then exits.
+//! - `exit CODE [SECS]`, `sleep SECS`, `env`: exit with a code (after SECS), sleep, print the environment.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::Duration;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let code = match args.first().map(String::as_str) {
+        Some("echo-server") => echo_server(),
+        Some("echo-client") => echo_client(),
+        Some("log-flood") => log_flood(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(100_000)),
+        Some("exit") => {
+            if let Some(secs) = args.get(2).and_then(|s| s.parse::<u64>().ok()) {
+                std::thread::sleep(Duration::from_secs(secs));
+            }
+            println!("exiting with {}", args.get(1).map(String::as_str).unwrap_or("0"));
+            args.get(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+        }
+        Some("sleep") => {
+            std::thread::sleep(Duration::from_secs(args.get(1).and_then(|s| s.parse().ok()).unwrap_or(3600)));
+            0
+        }
+        Some("env") => {
+            let mut vars: Vec<(String, String)> = std::env::vars().collect();
+            vars.sort();
+            for (k, v) in vars {
+                println!("{k}={v}");
+            }
+            for path in ["/snowflake/session/token"] {
+                println!("{path} exists: {}", std::path::Path::new(path).exists());
+            }
+            0
+        }
+        _ => {
+            eprintln!("usage: floe-testimg echo-server | echo-client | log-flood N | exit CODE [SECS] | sleep SECS | env");
+            2
+        }
+    };
+    std::process::exit(code);
+}
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string())
+}
+
+/// Reads one HTTP/1.1 request: (method, path, body).
+fn read_request(stream: &mut TcpStream) -> Option<(String, String, Vec<u8>)> {
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
+    let mut line = String::new();
+    reader.read_line(&mut line).ok()?;
+    let mut parts = line.split_whitespace();
+    let method = parts.next()?.to_string();
+    let path = parts.next()?.to_string();
+    let mut length = 0usize;
+    loop {
+        let mut h = String::new();
+        reader.read_line(&mut h).ok()?;
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':')
+            && k.eq_ignore_ascii_case("content-length")
+        {
+            length = v.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0u8; length];
+    reader.read_exact(&mut body).ok()?;
+    Some((method, path, body))
+}
+
+fn respond(stream: &mut TcpStream, status: &str, body: &str) {
+    let _ = write!(stream, "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+}
+
+fn echo_server() -> i32 {
+    let port = env_or("SERVER_PORT", "8000");
+    let name = env_or("CHARACTER_NAME", "I");
+    let listener = match TcpListener::bind(("0.0.0.0", port.parse::<u16>().unwrap_or(8000))) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("echo-service: cannot listen on {port}: {e}");
+            return 1;
+        }
+    };
+    println!("echo-service: listening on port {port}");
+    for stream in listener.incoming() {
+        let Ok(mut stream) = stream else { continue };
+        let Some((method, path, body)) = read_request(&mut stream) else { continue };
+        match (method.as_str(), path.as_str()) {
+            ("GET", "/healthcheck") => respond(&mut stream, "200 OK", "\"I'm ready!\""),
+            ("POST", "/echo") => {
+                let request: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+                println!("echo-service: Received request: {request}");
+                let rows: Vec<serde_json::Value> = request["data"]
+                    .as_array()
+                    .map(|rows| {
+                        rows.iter()
+                            .map(|row| serde_json::json!([row[0].clone(), format!("{name} said {}", row[1].as_str().unwrap_or(""))]))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let response = serde_json::json!({ "data": rows }).to_string();
+                println!("echo-service: Sending response: {response}");
+                respond(&mut stream, "200 OK", &response);
+            }
+            _ => respond(&mut stream, "404 Not Found", "{}"),
+        }
+        let _ = std::io::stdout().flush();
+    }
+    0
+}
+
+fn echo_client() -> i32 {
+    let url = env_or("SERVICE_URL", "http://echo-service:8000/echo");
+    let Some(rest) = url.strip_prefix("http://") else {
+        eprintln!("echo-client: SERVICE_URL must be http://host:port/path, got {url}");
+        return 1;
+    };
+    let (hostport, path) = rest.split_once('/').map(|(h, p)| (h.to_string(), format!("/{p}"))).unwrap_or((rest.to_string(), "/".into()));
+    let body = r#"{"data": [[0, "Hello"]]}"#;
+    println!("echo-client: Calling {url} with {body}");
+    for attempt in 1..=30 {
+        match TcpStream::connect(&hostport) {
+            Ok(mut stream) => {
+                let _ = write!(stream, "POST {path} HTTP/1.1\r\nHost: {hostport}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+                let mut response = String::new();
+                let _ = stream.read_to_string(&mut response);
+                let payload = response.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+                println!("echo-client: Received response: {payload}");
+                return if response.starts_with("HTTP/1.1 200") { 0 } else { 1 };
+            }
+            Err(e) => {
+                eprintln!("echo-client: attempt {attempt}: cannot connect to {hostport}: {e}");
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        }
+    }
+    1
+}
+
+fn log_flood(n: u64) -> i32 {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    for i in 0..n {
+        let _ = writeln!(out, "line {i}");
+    }
+    let _ = out.flush();
+    0
+}
