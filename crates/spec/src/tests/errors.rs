@@ -1,0 +1,1 @@
+//! Every validation error path.
