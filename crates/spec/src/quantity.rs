@@ -100,7 +100,7 @@ pub fn format_memory(bytes: u64) -> String {
     ];
     let mut best = bytes.to_string();
     for (name, factor) in units {
-        if bytes % factor == 0 {
+        if bytes.is_multiple_of(factor) {
             let candidate = format!("{}{name}", bytes / factor);
             if candidate.len() < best.len() {
                 best = candidate;

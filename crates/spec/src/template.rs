@@ -143,7 +143,7 @@ fn evaluate(expression: &str, vars: &[(String, Json)]) -> Result<Json, SpecError
         .ok_or_else(invalid)?;
     let (default, boolean) = split_args(args).ok_or_else(invalid)?;
     match value {
-        Some(value) if !(boolean && !truthy(value)) => Ok(value.clone()),
+        Some(value) if !boolean || truthy(value) => Ok(value.clone()),
         _ => Ok(default),
     }
 }

@@ -1,6 +1,7 @@
 //! Spec-level tests: whole documents through `parse` (the tutorials' specs, JSON as `snow` sends
 //! it), every validation error path (`errors.rs`) and the normalized YAML (`normalize.rs`).
 
+mod container_errors;
 mod errors;
 mod normalize;
 
