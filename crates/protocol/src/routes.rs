@@ -61,6 +61,8 @@ pub fn router(state: AppState) -> Router {
         .route("/session/heartbeat", post(heartbeat))
         .route("/session/token-request", post(token_request))
         .route("/floe/chunks/{id}/{secret}/{n}", get(chunk))
+        .route("/floe/stage-files/{secret}/", get(crate::transfer::unnamed).head(crate::transfer::unnamed).put(crate::transfer::unnamed))
+        .route("/floe/stage-files/{secret}/{*path}", get(crate::transfer::get).head(crate::transfer::head).put(crate::transfer::put))
         .route("/api/v2/statements", post(crate::sqlapi::submit))
         .route("/api/v2/statements/{handle}", get(crate::sqlapi::status))
         .route("/api/v2/statements/{handle}/cancel", post(crate::sqlapi::cancel))
@@ -466,6 +468,10 @@ async fn execute_request(state: &AppState, entry: &SessionEntry, session: &mut S
     }
     let mut results = state.engine.execute_bound(session, &request.sql, &request.bindings, &query.cancel).await?;
     let last = results.pop().expect("at least one result");
+    if let Some(plan) = sql::objects::transfer::TransferPlan::of(&last) {
+        let data = result_data(&last, session, &query.id, Format::Json)?;
+        return crate::transfer::response(state, &plan, &request.base_url, data);
+    }
     keep(state, session, &query.id, &last);
     result_data_chunked(&last, session, &query.id, format, Some(ChunkTarget { base_url: &request.base_url, query }))
 }

@@ -87,6 +87,11 @@ pub struct StatementText {
 
 /// Tokenises `sql`, upper-cases unquoted words and splits it on top-level semicolons.
 pub fn split(sql: &str) -> Result<Vec<StatementText>, SfError> {
+    // PUT/GET are one statement read from the text: an unquoted `file:///x` starts a `//` comment.
+    if crate::objects::transfer::is_transfer(sql) {
+        let text = sql.trim().trim_end_matches(|c: char| c == ';' || c.is_whitespace()).to_string();
+        return Ok(vec![StatementText { tokens: Vec::new(), text }]);
+    }
     let dialect = SnowflakeDialect {};
     let tokens = Tokenizer::new(&dialect, sql).tokenize_with_location().map_err(|e| {
         SfError::syntax(e.location.line, e.location.column.saturating_sub(1), &e.message)
@@ -152,6 +157,9 @@ pub fn split(sql: &str) -> Result<Vec<StatementText>, SfError> {
 
 /// Parses one statement's tokens.
 pub fn parse(statement: &StatementText) -> Result<Stmt, SfError> {
+    if crate::objects::transfer::is_transfer(&statement.text) {
+        return Ok(Stmt::Object(Box::new(crate::objects::transfer::parse(&statement.text)?)));
+    }
     let mut cursor = Cursor::with_text(&statement.tokens, &statement.text);
     if let Some(stmt) = parse_floe(&mut cursor)? {
         return Ok(stmt);
