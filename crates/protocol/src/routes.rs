@@ -559,6 +559,9 @@ async fn query_status(State(state): State<AppState>, Path(id): Path<String>, hea
     if let Err(r) = session_of(&state, &headers) {
         return r;
     }
+    // A failed query's SQLSTATE goes in `data.sqlState`: where the connector reads it for the error
+    // it raises from get_results_from_sfqid.
+    let mut sql_state = Value::Null;
     let queries = match state.queries.get(&id) {
         None if state.engine.results().is_some_and(|s| s.contains(&id)) => vec![json!({"id": id, "status": "SUCCESS", "errorCode": null, "errorMessage": null})],
         None => vec![],
@@ -566,13 +569,16 @@ async fn query_status(State(state): State<AppState>, Path(id): Path<String>, hea
             let (status, code, message) = match q.outcome.borrow().clone() {
                 None => ("RUNNING", Value::Null, Value::Null),
                 Some(Outcome::Success(_)) => ("SUCCESS", Value::Null, Value::Null),
-                Some(Outcome::Failure(e)) if e.kind == model::ErrorKind::Cancelled => ("ABORTED", json!(e.code), json!(e.message)),
-                Some(Outcome::Failure(e)) => ("FAILED_WITH_ERROR", json!(e.code), json!(e.message)),
+                Some(Outcome::Failure(e)) => {
+                    sql_state = json!(e.sql_state);
+                    let status = if e.kind == model::ErrorKind::Cancelled { "ABORTED" } else { "FAILED_WITH_ERROR" };
+                    (status, json!(e.code), json!(e.message))
+                }
             };
             vec![json!({"id": id, "status": status, "errorCode": code, "errorMessage": message, "sessionId": q.session_id})]
         }
     };
-    json_response(StatusCode::OK, ok_body(json!({"queries": queries})))
+    json_response(StatusCode::OK, ok_body(json!({"queries": queries, "sqlState": sql_state})))
 }
 
 async fn abort_request(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
