@@ -3,7 +3,8 @@
 #
 #   bash scripts/test.sh [pytest args...]
 #
-# 1. sets the machine up (scripts/ci-setup.sh) if the Python virtualenv .venv is missing,
+# 1. sets the machine up (scripts/ci-setup.sh) if the Python virtualenv .venv or a client virtualenv
+#    (.venv-clients/{sf3,sf4,snow}) is missing,
 # 2. cargo build --release,
 # 3. cargo test --release --workspace,
 # 4. the end-to-end suite: .venv/bin/python -m pytest -q tests/e2e against target/release/floe
@@ -44,7 +45,13 @@ summary() {
     fi
 }
 
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import snowflake.connector, pytest, pexpect, requests' 2>/dev/null; then
+clients_missing() {
+    local v
+    for v in sf3 sf4 snow; do [ -x ".venv-clients/$v/bin/python" ] || return 0; done
+    return 1
+}
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import snowflake.connector, pytest, pexpect, requests' 2>/dev/null \
+    || clients_missing; then
     phase "setup (scripts/ci-setup.sh)" bash scripts/ci-setup.sh || { summary; exit 1; }
 fi
 

@@ -362,6 +362,51 @@ def run_threads(funcs, timeout: float) -> list:
     return results
 
 
+# ---- other clients: the client virtualenvs of scripts/ci-setup.sh ----------------------------
+CLIENT_VENVS = REPO / ".venv-clients"
+
+
+def client_python(name: str) -> Path:
+    """The Python of client virtualenv `name` (sf3, sf4, snow); fails the test if it is missing."""
+    python = CLIENT_VENVS / name / "bin" / "python"
+    if not python.exists():
+        pytest.fail(f"client virtualenv {CLIENT_VENVS / name} is missing: run `bash scripts/ci-setup.sh`",
+                    pytrace=False)
+    return python
+
+
+def client_env(**extra: str) -> dict[str, str]:
+    """The environment of a client process: no cloud-metadata probing, no proxy for loopback."""
+    env = base_env()
+    env["SNOWFLAKE_DISABLE_PLATFORM_DETECTION"] = "true"
+    env.update(extra)
+    return env
+
+
+def run_client_script(python: Path | str, script: Path, payload: dict, timeout: float = 300) -> dict:
+    """Runs `python script '<payload json>'` and returns the JSON object printed on its last stdout
+    line; fails the test with the process's output if it exited non-zero or printed no JSON."""
+    import json
+
+    proc = subprocess.run([str(python), str(script), json.dumps(payload)], capture_output=True, text=True,
+                          timeout=timeout, env=client_env(), stdin=subprocess.DEVNULL)
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        pytest.fail(f"{script.name} under {python} exited {proc.returncode}\n--- stdout ---\n{tail(proc.stdout)}"
+                    f"\n--- stderr ---\n{tail(proc.stderr)}", pytrace=False)
+    try:
+        return json.loads(lines[-1])
+    except ValueError:
+        pytest.fail(f"{script.name} printed no JSON result\n--- stdout ---\n{tail(proc.stdout)}"
+                    f"\n--- stderr ---\n{tail(proc.stderr)}", pytrace=False)
+
+
+def client_connect_params(srv: "FloeServer") -> dict:
+    """The connector's connect() keyword arguments for `srv` (what the README documents)."""
+    return dict(user=ADMIN_USER, password=srv.admin_password, account=ACCOUNT, host="127.0.0.1", port=srv.port,
+                protocol="http", login_timeout=60, network_timeout=300)
+
+
 # ---- fixtures -----------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def work_root():

@@ -10,6 +10,7 @@
 pub mod format;
 pub mod repl;
 pub mod split;
+pub mod transfer;
 pub mod value;
 pub mod watch;
 pub mod wire;

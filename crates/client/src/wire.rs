@@ -250,9 +250,25 @@ impl Session {
         }
     }
 
-    /// Runs one statement synchronously and returns its full result.
+    /// Runs one statement synchronously and returns its full result (PUT/GET move their files first).
     pub fn query(&mut self, sql: &str) -> Result<QueryResult, Error> {
         let started = Instant::now();
+        let body = self.request(sql)?;
+        let mut result = self.decode_result(&body)?;
+        if body["data"].get("command").is_some_and(|c| !c.is_null()) {
+            result.rows = crate::transfer::run(self, sql, &body["data"])?;
+        }
+        result.elapsed = started.elapsed();
+        Ok(result)
+    }
+
+    /// The HTTP client (file transfers use it for presigned URLs).
+    pub(crate) fn http(&self) -> &Client {
+        &self.client
+    }
+
+    /// Sends one statement and waits for its response body (success checked).
+    pub(crate) fn request(&mut self, sql: &str) -> Result<Value, Error> {
         self.sequence += 1;
         let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
         let body = json!({
@@ -291,10 +307,7 @@ impl Session {
                 .header("Accept", "application/snowflake");
             body = read_json(send(req, "polling for query result")?)?;
         }
-        let body = check(body)?;
-        let mut result = self.decode_result(&body)?;
-        result.elapsed = started.elapsed();
-        Ok(result)
+        check(body)
     }
 
     fn decode_result(&self, body: &Value) -> Result<QueryResult, Error> {

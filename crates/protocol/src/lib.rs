@@ -11,6 +11,7 @@ mod queries;
 mod routes;
 mod sessions;
 mod sqlapi;
+mod transfer;
 mod wire;
 
 pub use queries::QueryRegistry;

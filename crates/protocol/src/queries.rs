@@ -62,6 +62,8 @@ impl QueryEntry {
 pub struct QueryRegistry {
     entries: Mutex<HashMap<String, Arc<QueryEntry>>>,
     by_request: Mutex<HashMap<String, String>>,
+    /// What PUT/GET statements' file URLs allow (`crate::transfer`).
+    pub transfers: crate::transfer::Grants,
 }
 
 impl QueryRegistry {

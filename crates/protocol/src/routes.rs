@@ -61,6 +61,8 @@ pub fn router(state: AppState) -> Router {
         .route("/session/heartbeat", post(heartbeat))
         .route("/session/token-request", post(token_request))
         .route("/floe/chunks/{id}/{secret}/{n}", get(chunk))
+        .route("/floe/stage-files/{secret}/", get(crate::transfer::unnamed).head(crate::transfer::unnamed).put(crate::transfer::unnamed))
+        .route("/floe/stage-files/{secret}/{*path}", get(crate::transfer::get).head(crate::transfer::head).put(crate::transfer::put))
         .route("/api/v2/statements", post(crate::sqlapi::submit))
         .route("/api/v2/statements/{handle}", get(crate::sqlapi::status))
         .route("/api/v2/statements/{handle}/cancel", post(crate::sqlapi::cancel))
@@ -480,6 +482,10 @@ async fn execute_request(state: &AppState, entry: &SessionEntry, session: &mut S
     }
     let mut results = state.engine.execute_bound(session, &request.sql, &request.bindings, &query.cancel).await?;
     let last = results.pop().expect("at least one result");
+    if let Some(plan) = sql::objects::transfer::TransferPlan::of(&last) {
+        let data = result_data(&last, session, &query.id, Format::Json)?;
+        return crate::transfer::response(state, &plan, &request.base_url, data);
+    }
     keep(state, session, &query.id, &last);
     result_data_chunked(&last, session, &query.id, format, Some(ChunkTarget { base_url: &request.base_url, query }))
 }
@@ -567,6 +573,9 @@ async fn query_status(State(state): State<AppState>, Path(id): Path<String>, hea
     if let Err(r) = session_of(&state, &headers) {
         return r;
     }
+    // A failed query's SQLSTATE goes in `data.sqlState`: where the connector reads it for the error
+    // it raises from get_results_from_sfqid.
+    let mut sql_state = Value::Null;
     let queries = match state.queries.get(&id) {
         None if state.engine.results().is_some_and(|s| s.contains(&id)) => vec![json!({"id": id, "status": "SUCCESS", "errorCode": null, "errorMessage": null})],
         None => vec![],
@@ -574,13 +583,16 @@ async fn query_status(State(state): State<AppState>, Path(id): Path<String>, hea
             let (status, code, message) = match q.outcome.borrow().clone() {
                 None => ("RUNNING", Value::Null, Value::Null),
                 Some(Outcome::Success(_)) => ("SUCCESS", Value::Null, Value::Null),
-                Some(Outcome::Failure(e)) if e.kind == model::ErrorKind::Cancelled => ("ABORTED", json!(e.code), json!(e.message)),
-                Some(Outcome::Failure(e)) => ("FAILED_WITH_ERROR", json!(e.code), json!(e.message)),
+                Some(Outcome::Failure(e)) => {
+                    sql_state = json!(e.sql_state);
+                    let status = if e.kind == model::ErrorKind::Cancelled { "ABORTED" } else { "FAILED_WITH_ERROR" };
+                    (status, json!(e.code), json!(e.message))
+                }
             };
             vec![json!({"id": id, "status": status, "errorCode": code, "errorMessage": message, "sessionId": q.session_id})]
         }
     };
-    json_response(StatusCode::OK, ok_body(json!({"queries": queries})))
+    json_response(StatusCode::OK, ok_body(json!({"queries": queries, "sqlState": sql_state})))
 }
 
 async fn abort_request(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {

@@ -52,11 +52,17 @@ impl Bindings {
     }
 }
 
+/// A bind variable: `?`, `:n` or `:name`. `$n` is not one: it names the n-th column of the FROM source
+/// (Snowpark's `SELECT $1 AS "A" FROM VALUES …`), which `rewrite` handles.
+fn is_bind_placeholder(value: &Value) -> bool {
+    matches!(value, Value::Placeholder(p) if !p.starts_with('$'))
+}
+
 /// Number of placeholders in a statement (`numberOfBinds`).
 pub fn count_placeholders(statement: &Statement) -> usize {
     let mut n = 0;
     let _ = ast::visit_expressions(statement, |e| {
-        if matches!(e, Expr::Value(v) if matches!(v.value, Value::Placeholder(_))) {
+        if matches!(e, Expr::Value(v) if is_bind_placeholder(&v.value)) {
             n += 1;
         }
         ControlFlow::<()>::Continue(())
@@ -67,7 +73,7 @@ pub fn count_placeholders(statement: &Statement) -> usize {
 /// Replaces every placeholder with NULL (to describe a statement without values).
 pub fn nullify(statement: &mut Statement) {
     let _ = ast::visit_expressions_mut(statement, |e| {
-        if matches!(e, Expr::Value(v) if matches!(v.value, Value::Placeholder(_))) {
+        if matches!(e, Expr::Value(v) if is_bind_placeholder(&v.value)) {
             *e = Expr::value(Value::Null);
         }
         ControlFlow::<()>::Continue(())
@@ -85,7 +91,7 @@ fn bind_placeholders<V: ast::VisitMut>(node: &mut V, bindings: &Bindings, row: u
     let mut failure = None;
     let _ = ast::visit_expressions_mut(node, |e| {
         if let Expr::Value(v) = e {
-            if let Value::Placeholder(p) = &v.value {
+            if let (true, Value::Placeholder(p)) = (is_bind_placeholder(&v.value), &v.value) {
                 let key = placeholder_key(p, next_positional);
                 match bindings.value(&key, row).and_then(|(ty, value)| literal(ty, value)) {
                     Ok(lit) => *e = lit,
@@ -216,6 +222,16 @@ mod tests {
             crate::parse::Stmt::Sql(s) => *s,
             _ => panic!(),
         }
+    }
+
+    #[test]
+    fn dollar_columns_are_not_placeholders() {
+        let mut s = parse("SELECT $1 AS A, $2 FROM VALUES (1, ?)");
+        assert_eq!(count_placeholders(&s), 1);
+        substitute(&mut s, &bindings(&[("1", "TEXT", vec![Some("x")], false)]), 0).unwrap();
+        assert_eq!(s.to_string(), "SELECT $1 AS A, $2 FROM (VALUES (1, 'x'))");
+        nullify(&mut s);
+        assert!(s.to_string().starts_with("SELECT $1 AS A, $2"));
     }
 
     #[test]

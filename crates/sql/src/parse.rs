@@ -89,6 +89,11 @@ pub struct StatementText {
 
 /// Tokenises `sql`, upper-cases unquoted words and splits it on top-level semicolons.
 pub fn split(sql: &str) -> Result<Vec<StatementText>, SfError> {
+    // PUT/GET are one statement read from the text: an unquoted `file:///x` starts a `//` comment.
+    if crate::objects::transfer::is_transfer(sql) {
+        let text = sql.trim().trim_end_matches(|c: char| c == ';' || c.is_whitespace()).to_string();
+        return Ok(vec![StatementText { tokens: Vec::new(), text }]);
+    }
     let dialect = SnowflakeDialect {};
     let tokens = Tokenizer::new(&dialect, sql).tokenize_with_location().map_err(|e| {
         SfError::syntax(e.location.line, e.location.column.saturating_sub(1), &e.message)
@@ -149,11 +154,63 @@ pub fn split(sql: &str) -> Result<Vec<StatementText>, SfError> {
         }
     }
     flush(&mut current, &mut out);
+    for statement in &mut out {
+        expand_identifier_calls(&mut statement.tokens)?;
+    }
     Ok(out)
+}
+
+/// `IDENTIFIER('name')` (what `snow` sends for every object name, e.g. `drop compute pool
+/// IDENTIFIER('P1')`) becomes the tokens of `name`, read with the usual case rule: unquoted parts are
+/// upper-cased, `'"quoted"'` keeps its case, `'db.schema.name'` stays qualified. The new tokens carry
+/// the span of the whole call, so errors point at it.
+fn expand_identifier_calls(tokens: &mut Vec<TokenWithSpan>) -> Result<(), SfError> {
+    let significant = |tokens: &[TokenWithSpan], from: usize| tokens.iter().enumerate().skip(from).find(|(_, t)| !matches!(t.token, Token::Whitespace(_))).map(|(i, _)| i);
+    let mut i = 0;
+    while i < tokens.len() {
+        let is_call = matches!(&tokens[i].token, Token::Word(w) if w.quote_style.is_none() && w.value == "IDENTIFIER");
+        let parts = if is_call {
+            significant(tokens, i + 1)
+                .filter(|&open| tokens[open].token == Token::LParen)
+                .and_then(|open| significant(tokens, open + 1))
+                .and_then(|lit| match &tokens[lit].token {
+                    Token::SingleQuotedString(name) => significant(tokens, lit + 1).filter(|&close| tokens[close].token == Token::RParen).map(|close| (name.clone(), close)),
+                    _ => None,
+                })
+        } else {
+            None
+        };
+        let Some((name, close)) = parts else {
+            i += 1;
+            continue;
+        };
+        let span = datafusion::sql::sqlparser::tokenizer::Span::new(tokens[i].span.start, tokens[close].span.end);
+        let start = tokens[i].span.start;
+        let inner = Tokenizer::new(&SnowflakeDialect {}, &name)
+            .tokenize()
+            .map_err(|_| SfError::syntax(start.line, start.column.saturating_sub(1), &format!("'{name}'")))?;
+        let replacement: Vec<TokenWithSpan> = inner
+            .into_iter()
+            .filter(|t| !matches!(t, Token::Whitespace(_)))
+            .map(|mut token| {
+                if let Token::Word(Word { value, quote_style: None, .. }) = &mut token {
+                    *value = value.to_uppercase();
+                }
+                TokenWithSpan::new(token, span)
+            })
+            .collect();
+        let n = replacement.len();
+        tokens.splice(i..=close, replacement);
+        i += n.max(1);
+    }
+    Ok(())
 }
 
 /// Parses one statement's tokens.
 pub fn parse(statement: &StatementText) -> Result<Stmt, SfError> {
+    if crate::objects::transfer::is_transfer(&statement.text) {
+        return Ok(Stmt::Object(Box::new(crate::objects::transfer::parse(&statement.text)?)));
+    }
     let mut cursor = Cursor::with_text(&statement.tokens, &statement.text);
     if let Some(stmt) = parse_floe(&mut cursor)? {
         return Ok(stmt);
@@ -546,6 +603,17 @@ mod tests {
         assert!(matches!(one("show parameters like 'QUERY%' in session"), Stmt::ShowParameters { .. }));
         assert!(matches!(one("show terse tables like 'T%' in schema d.s"), Stmt::Show { .. }));
         assert!(matches!(one("begin transaction"), Stmt::Begin));
+    }
+
+    #[test]
+    fn identifier_calls_become_names() {
+        let Stmt::Sql(stmt) = one("select identifier('a') from IDENTIFIER( 'db.\"s\".t' )") else { panic!() };
+        assert_eq!(stmt.to_string(), "SELECT A FROM DB.\"s\".T");
+        let Stmt::Use { name, .. } = one("use database identifier('d1')") else { panic!() };
+        assert_eq!(name, vec!["D1".to_string()]);
+        // A column named IDENTIFIER is still a column.
+        let Stmt::Sql(stmt) = one("select identifier from t") else { panic!() };
+        assert_eq!(stmt.to_string(), "SELECT IDENTIFIER FROM T");
     }
 
     #[test]

@@ -180,6 +180,23 @@ fn last_query_id(func: &ast::Function, ids: &[String]) -> Result<Expr, SfError> 
     Ok(usize::try_from(index).ok().and_then(|i| ids.get(i)).map(|id| string_lit(id)).unwrap_or_else(null_lit))
 }
 
+/// `SYSTEM$CANCEL_ALL_QUERIES(<session id>)` of the caller's own session (Snowpark's `Session.close`
+/// sends it): a session runs one statement at a time and this is it, so nothing else is running and the
+/// answer is Snowflake's `0 cancelled.`. Another session's queries cannot be reached from SQL: refused.
+fn cancel_all_queries(func: &ast::Function, session_id: u64) -> Result<Expr, SfError> {
+    let arg = match &func.args {
+        FunctionArguments::List(list) if list.args.len() == 1 => match &list.args[0] {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => e.to_string().trim_matches('\'').to_string(),
+            other => other.to_string(),
+        },
+        _ => return Err(SfError::compilation("SYSTEM$CANCEL_ALL_QUERIES takes one argument, a session id")),
+    };
+    if arg.trim() != session_id.to_string() {
+        return Err(SfError::unsupported(format!("SYSTEM$CANCEL_ALL_QUERIES of another session ('{arg}')")));
+    }
+    Ok(string_lit("0 cancelled."))
+}
+
 fn rewrite_expr(expr: &mut Expr, ctx: &Context<'_>) -> Result<(), SfError> {
     match expr {
         Expr::Function(func) => {
@@ -198,6 +215,7 @@ fn rewrite_expr(expr: &mut Expr, ctx: &Context<'_>) -> Result<(), SfError> {
                 "CURRENT_VERSION" => Some(string_lit(env!("CARGO_PKG_VERSION"))),
                 "CURRENT_CLIENT" => Some(string_lit("floe")),
                 "LAST_QUERY_ID" => Some(last_query_id(func, ctx.query_ids)?),
+                "SYSTEM$CANCEL_ALL_QUERIES" => Some(cancel_all_queries(func, ctx.session_id)?),
                 "SEQ1" | "SEQ2" | "SEQ4" | "SEQ8" => Some(Expr::Identifier(Ident::new(SEQ_COLUMN))),
                 _ => None,
             };

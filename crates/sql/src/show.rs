@@ -58,10 +58,13 @@ pub fn build(statement_type: u32, cols: Vec<Col>) -> QueryResult {
 pub fn like_matcher(pattern: Option<&str>) -> impl Fn(&str) -> bool {
     let re = pattern.map(|p| {
         let mut out = String::from("(?is)^");
-        for ch in p.chars() {
+        let mut chars = p.chars();
+        while let Some(ch) = chars.next() {
             match ch {
                 '%' => out.push_str(".*"),
                 '_' => out.push('.'),
+                // `\` escapes the next character (`snow` sends `LIKE 'MY\_REPO'`).
+                '\\' => out.push_str(&regex::escape(&chars.next().map(String::from).unwrap_or_else(|| "\\".into()))),
                 c => out.push_str(&regex::escape(&c.to_string())),
             }
         }
@@ -352,4 +355,18 @@ pub fn describe_table(engine: &Engine, session: &Session, name: &[String]) -> Re
 /// Renders epoch milliseconds for messages.
 pub fn format_time(ms: i64) -> String {
     Utc.timestamp_millis_opt(ms).single().map(|t| t.to_rfc3339()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_matcher;
+
+    #[test]
+    fn like_is_case_insensitive_with_backslash_escapes() {
+        let m = like_matcher(Some("MY\\_REPO%"));
+        assert!(m("my_repo") && m("MY_REPO_2"));
+        assert!(!m("MYXREPO"), "an escaped _ is a literal underscore");
+        assert!(like_matcher(Some("a_c"))("ABC"));
+        assert!(like_matcher(None)("anything"));
+    }
 }

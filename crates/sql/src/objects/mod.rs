@@ -15,6 +15,7 @@ pub mod grammar;
 pub mod image_repo;
 pub mod instance_family;
 pub mod stage;
+pub mod transfer;
 pub mod warehouse;
 
 use model::{SfError, display_ident};
@@ -84,6 +85,10 @@ pub enum ObjectStmt {
     List { stage: StageRef, pattern: Option<String> },
     /// `REMOVE @stage[/path] [PATTERN = 're']`.
     Remove { stage: StageRef, pattern: Option<String> },
+    /// `PUT file://… @stage[/path] [options]` (`transfer`).
+    Put(transfer::PutStmt),
+    /// `GET @stage[/path] file://… [options]` (`transfer`).
+    Get(transfer::GetStmt),
 }
 
 /// What ALTER WAREHOUSE does.
@@ -331,7 +336,8 @@ pub(crate) async fn execute(engine: &Engine, session: &mut Session, stmt: Object
 
 /// The privilege checks of this module's statements (spcs.md §1.7, §2.3): creating needs the account
 /// privilege (warehouses, compute pools) or CREATE <kind> on the schema; DROP and RENAME need ownership;
-/// SUSPEND/RESUME need OPERATE, SET/UNSET MODIFY; DESCRIBE any privilege; LIST READ, REMOVE WRITE.
+/// SUSPEND/RESUME need OPERATE, SET/UNSET MODIFY; DESCRIBE any privilege; LIST and GET READ (or WRITE),
+/// REMOVE and PUT WRITE.
 /// Objects the role cannot see at all do not exist for it.
 fn authorize(engine: &Engine, session: &Session, stmt: &ObjectStmt) -> Result<(), SfError> {
     use ObjectStmt::*;
@@ -411,8 +417,8 @@ fn authorize(engine: &Engine, session: &Session, stmt: &ObjectStmt) -> Result<()
                 return Err(missing);
             }
         }
-        List { stage, .. } | Remove { stage, .. } => {
-            let privilege = if matches!(stmt, List { .. }) { "READ" } else { "WRITE" };
+        List { stage, .. } | Remove { stage, .. } | Put(transfer::PutStmt { stage, .. }) | Get(transfer::GetStmt { stage, .. }) => {
+            let privilege = if matches!(stmt, List { .. } | Get(_)) { "READ" } else { "WRITE" };
             if let Ok(Some((obj, missing))) = schema_object(STAGE, &stage.name, "LIST") {
                 let (db, schema) = (obj.parts[0].clone(), obj.parts[1].clone());
                 access.require_schema_usage(&catalog, &db, &schema).map_err(|_| missing.clone())?;
@@ -449,6 +455,8 @@ async fn run(engine: &Engine, session: &mut Session, stmt: ObjectStmt) -> Result
         ShowStages { like, scope } => stage::show(engine, session, like.as_deref(), scope),
         List { stage, pattern } => stage::list(engine, session, &stage, pattern.as_deref()).await,
         Remove { stage, pattern } => stage::remove(engine, session, &stage, pattern.as_deref()).await,
+        Put(put) => transfer::put(engine, session, &put).await,
+        Get(get) => transfer::get(engine, session, &get).await,
     }
 }
 

@@ -525,6 +525,56 @@ pub(super) async fn remove(engine: &Engine, session: &Session, stage: &StageRef,
     ))
 }
 
+/// The paths (inside the stage) of the files GET reads: under `prefix`, matching PATTERN.
+pub async fn select_files(resolved: &ResolvedStage, prefix: &str, pattern: Option<&str>) -> Result<Vec<String>, SfError> {
+    let re = pattern_regex(pattern)?;
+    let (dir, name, prefix) = (resolved.dir.clone(), resolved.stage.name.clone(), prefix.to_string());
+    blocking(move || selected(&dir, &name, &prefix, re.as_ref()).map(|files| files.into_iter().map(|(_, f)| f.path).collect())).await?
+}
+
+/// The file of `dir` at `rel` (a `/`-separated path inside the stage), refusing anything that could
+/// leave the stage directory or name an in-progress write.
+pub fn stage_file_path(dir: &Path, rel: &str) -> Option<PathBuf> {
+    if rel.is_empty() || rel.len() > 1024 {
+        return None;
+    }
+    let mut path = dir.to_path_buf();
+    for part in rel.split('/') {
+        if part.is_empty() || part == "." || part == ".." || part.starts_with(".floe-") || part.contains(['\\', '\0']) {
+            return None;
+        }
+        path.push(part);
+    }
+    Some(path)
+}
+
+/// Where an upload of `final_path` is written before it is renamed into place (`.floe-*`, never
+/// listed); creates the parent directories.
+pub fn upload_temp_path(final_path: &Path) -> std::io::Result<PathBuf> {
+    let parent = final_path.parent().ok_or_else(|| std::io::Error::other("no parent directory"))?;
+    std::fs::create_dir_all(parent)?;
+    Ok(parent.join(format!(".floe-{}", uuid::Uuid::new_v4().simple())))
+}
+
+/// Base64 SHA-256 of a file: the `sfc-digest` the connector stores with an upload and compares before
+/// uploading again.
+pub fn sha256_base64(path: &Path) -> std::io::Result<String> {
+    use base64::Engine as _;
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(base64::engine::general_purpose::STANDARD.encode(hasher.finalize()))
+}
+
 /// Removes empty sub-directories (and `dir` itself unless `keep_root`).
 fn remove_empty_dirs(dir: &Path, keep_root: bool) {
     if let Ok(entries) = std::fs::read_dir(dir) {
