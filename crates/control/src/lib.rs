@@ -189,11 +189,14 @@ impl Controller {
             }
         }
         let mut ops = Vec::new();
+        let mut started = false;
         for (scope, svc) in &services {
             let old = states.get(&svc.uid).cloned().unwrap_or_else(|| ServiceState { uid: svc.uid.clone(), status: "PENDING".into(), ..Default::default() });
             let mine = by_uid.remove(&svc.uid).unwrap_or_default();
             let pool = pools.get(&svc.compute_pool);
+            let had = mine.len();
             let mut next = self.reconcile_service(svc, &old, mine, pool, &mut placed).await;
+            started |= next.instances.iter().flat_map(|i| i.containers.iter()).filter(|c| c.runtime_id.is_some()).count() > had;
             if next != (ServiceState { updated_on: next.updated_on, ..old.clone() }) || states.get(&svc.uid).is_none() {
                 if next.status != old.status && svc_status::is_terminal(&next.status) {
                     next.completed_on = Some(now_ms());
@@ -206,6 +209,10 @@ impl Controller {
                     body: serde_json::to_value(&next).expect("state serialises"),
                 });
             }
+        }
+        if started {
+            // Containers just started: look again at once rather than at the next tick.
+            self.runtime().wake();
         }
         if !ops.is_empty() {
             let store = self.engine.store().clone();

@@ -59,6 +59,20 @@ async fn describe_status(f: &mut Fixture, name: &str) -> String {
     col.value(0).to_string()
 }
 
+/// Reconciles until the service has `want` (the fake's capture tasks finish in the background).
+async fn settle(f: &mut Fixture, name: &str, want: &str) {
+    let mut last = String::new();
+    for _ in 0..100 {
+        f.controller.reconcile().await.unwrap();
+        last = describe_status(f, name).await;
+        if last == want {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{name} stayed {last}, expected {want}");
+}
+
 #[tokio::test]
 async fn async_job_runs_to_done_and_its_container_is_removed() {
     let mut f = fixture().await;
@@ -81,15 +95,21 @@ async fn async_job_runs_to_done_and_its_container_is_removed() {
         }
         other => panic!("unexpected network {other:?}"),
     }
-    assert_eq!(describe_status(&mut f, "job1").await, "RUNNING");
-    // A second pass starts nothing new.
+    settle(&mut f, "job1", "RUNNING").await;
+    // Further passes start nothing new.
     f.controller.reconcile().await.unwrap();
     assert_eq!(f.fake.list("owner1").await.unwrap().len(), 2);
     for c in &owned {
         f.fake.exit(&c.id, 0);
     }
-    f.controller.reconcile().await.unwrap();
-    assert_eq!(describe_status(&mut f, "job1").await, "DONE");
+    settle(&mut f, "job1", "DONE").await;
+    for _ in 0..100 {
+        if f.fake.list("owner1").await.unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(f.fake.list("owner1").await.unwrap().is_empty(), "finished job containers are removed");
 }
 
 #[tokio::test]
@@ -100,8 +120,7 @@ async fn failed_replica_fails_the_job() {
     f.controller.reconcile().await.unwrap();
     let owned = f.fake.list("owner1").await.unwrap();
     f.fake.exit(&owned[0].id, 3);
-    f.controller.reconcile().await.unwrap();
-    assert_eq!(describe_status(&mut f, "job2").await, "FAILED");
+    settle(&mut f, "job2", "FAILED").await;
 }
 
 #[tokio::test]
@@ -109,8 +128,7 @@ async fn dropped_service_is_torn_down_and_missing_image_waits() {
     let mut f = fixture().await;
     let sql = format!("CREATE SERVICE svc1 IN COMPUTE POOL pool1 FROM SPECIFICATION $${}$$", spec("echo-server"));
     f.engine.execute(&mut f.session, &sql, &CancellationToken::new()).await.unwrap();
-    f.controller.reconcile().await.unwrap();
-    assert_eq!(describe_status(&mut f, "svc1").await, "RUNNING");
+    settle(&mut f, "svc1", "RUNNING").await;
     f.engine.execute(&mut f.session, "DROP SERVICE svc1", &CancellationToken::new()).await.unwrap();
     f.controller.reconcile().await.unwrap();
     for _ in 0..100 {

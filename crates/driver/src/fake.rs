@@ -108,7 +108,13 @@ impl RuntimeDriver for FakeDriver {
     async fn run(&self, spec: &ContainerSpec) -> Result<String> {
         let mut st = self.state.lock();
         st.calls.push(format!("run {}", spec.name));
-        let image_id = st.images.get(&spec.image).cloned().ok_or_else(|| Error::ImageNotFound(spec.image.clone()))?;
+        // Like an engine: an image is named by a reference or by its id.
+        let image_id = st
+            .images
+            .get(&spec.image)
+            .cloned()
+            .or_else(|| st.images.values().find(|id| **id == spec.image).cloned())
+            .ok_or_else(|| Error::ImageNotFound(spec.image.clone()))?;
         st.next_id += 1;
         let id = format!("c{}", st.next_id);
         let info = ContainerInfo {

@@ -184,7 +184,7 @@ impl Runtime {
     /// The container runtime's description, or Snowflake-style error saying why there is none.
     pub fn check_available(&self) -> Result<String, SfError> {
         self.available.read().clone().map_err(|why| {
-            SfError::new("391001", "55000", model::ErrorKind::Internal, format!("No container runtime is available: {why}."))
+            SfError::new("391001", "55000", model::ErrorKind::InvalidArgument, format!("No container runtime is available: {why}."))
         })
     }
 

@@ -421,7 +421,7 @@ fn job_outcome(engine: &Engine, svc: &Service, st: &ServiceState) -> Result<Quer
     Err(SfError::new(
         "395021",
         "57014",
-        model::ErrorKind::Internal,
+        model::ErrorKind::InvalidArgument,
         format!("Job {} failed with status: {}.{}", display_ident(&svc.name), st.status, detail.trim_end()),
     ))
 }

@@ -111,7 +111,7 @@ pub(super) async fn call(engine: &Engine, session: &mut Session, call: SystemCal
                     return Err(SfError::new(
                         "395022",
                         "57014",
-                        model::ErrorKind::Internal,
+                        model::ErrorKind::InvalidArgument,
                         format!("Service {} is {}, not ready{}.", display_ident(&svc.name), st.status, st.message.map(|m| format!(": {m}")).unwrap_or_default()),
                     ));
                 }
@@ -164,7 +164,7 @@ pub(super) async fn call(engine: &Engine, session: &mut Session, call: SystemCal
             Err(SfError::new(
                 "395023",
                 "57014",
-                model::ErrorKind::Internal,
+                model::ErrorKind::InvalidArgument,
                 format!(
                     "Service {} {} status {} within {} seconds; current status: {}{}.",
                     display_ident(&svc.name),
