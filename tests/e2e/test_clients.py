@@ -82,8 +82,9 @@ def test_fetch_dict_cursor(connector):
 def test_fetch_arrow_all(connector):
     arrow = ok(connector, "arrow")
     assert arrow["names"] == ["ID", "NAME", "AMOUNT", "OK", "D", "TS"]
-    assert arrow["types"][:2] == ["int64", "string"] and arrow["types"][3:5] == ["bool", "date32[day]"]
-    assert arrow["rows"][0]["AMOUNT"] == {"decimal": "1.50"}
+    # As from Snowflake: NUMBER(10,2) arrives as a scaled int64 that the connector turns into double.
+    assert arrow["types"][:5] == ["int64", "string", "double", "bool", "date32[day]"]
+    assert [r["AMOUNT"] for r in arrow["rows"]] == [1.5, 20.25, None]
     assert [r["ID"] for r in arrow["rows"]] == [1, 2, 3]
     assert arrow["rows"][1]["TS"] == {"Timestamp": "2024-02-03T04:05:06.500000"}
 
@@ -93,7 +94,8 @@ def test_fetch_pandas_all(connector):
     assert frame["columns"] == ["ID", "NAME", "AMOUNT", "OK", "D", "TS"]
     assert frame["ids"] == [1, 2, 3]
     assert frame["names"] == ["one", "two", None]
-    assert frame["dtypes"][0] == "int64" and frame["dtypes"][5].startswith("datetime64")
+    assert frame["dtypes"][0] == "int64" and frame["dtypes"][2] == "float64"
+    assert frame["dtypes"][5].startswith("datetime64")
 
 
 def test_execute_async_and_get_results_from_sfqid(connector):
@@ -196,8 +198,8 @@ def test_snowpark_session_close(snowpark):
     assert ok(snowpark, "close") == "closed"
 
 
-@pytest.mark.xfail(reason="session.write_pandas needs CREATE TEMP STAGE … FILE_FORMAT, PUT and COPY INTO "
-                          "(issue 3 items 7-8, in progress: objects/stage.rs, transfer, test_stages.py)",
+@pytest.mark.xfail(reason="session.write_pandas uploads Parquet: it needs COPY INTO … FILE_FORMAT = (TYPE = PARQUET) "
+                          "(issue 3 item 8; COPY reads CSV/JSON so far, objects/copy.rs)",
                    strict=False)
 def test_snowpark_write_pandas(snowpark):
     assert ok(snowpark, "write_pandas") == {"rows": [{"ID": 1, "NAME": "p"}, {"ID": 2, "NAME": "q"}]}

@@ -173,3 +173,97 @@ def test_errors(server, cur, db, tmp_path):
             assert norm_ws(info.value.msg).endswith("Insufficient privileges to operate on stage 'GUARDED'.")
     finally:
         server._close_one(reader)
+
+
+def test_file_formats(cur):
+    cur.execute("create file format ff_csv type = csv field_delimiter = '|' skip_header = 1 null_if = ('NULL', '') comment = 'pipes'")
+    assert rows_of(cur, "create file format if not exists ff_csv type = json")[0][0] == "FF_CSV already exists, statement succeeded."
+    cur.execute("create or replace temporary file format ff_pq type = parquet compression = snappy")
+    shown = rows_of(cur, "show file formats")
+    cols = [d[0] for d in cur.description]
+    assert [r[cols.index("name")] for r in shown] == ["FF_CSV", "FF_PQ"]
+    assert [r[cols.index("type")] for r in shown] == ["CSV", "PARQUET"]
+    described = {r[0]: r[2] for r in rows_of(cur, "describe file format ff_csv")}
+    assert described["TYPE"] == "CSV" and described["FIELD_DELIMITER"] == "|" and described["SKIP_HEADER"] == "1"
+    with pytest.raises(ProgrammingError) as info:
+        cur.execute("create file format bad type = xlsx")
+    assert "XLSX" in str(info.value)
+    with pytest.raises(ProgrammingError) as info:
+        cur.execute("create file format bad2 type = csv field_delimitr = ','")
+    assert info.value.errno == 1003
+    assert rows_of(cur, "drop file format ff_csv")[0][0] == "FF_CSV successfully dropped."
+    with pytest.raises(ProgrammingError) as info:
+        cur.execute("describe file format ff_csv")
+    assert info.value.errno == 2003
+    assert rows_of(cur, "drop file format if exists ff_csv")[0][0] == "Drop statement executed successfully (FF_CSV already dropped)."
+
+
+def test_copy_into_table_csv_json(cur, tmp_path):
+    write(tmp_path / "p1.csv", 'id,name,amount\n1,"Smith, Ann",10.5\n2,Bo,\n')
+    write(tmp_path / "p2.csv", "id,name,amount\n3,Cy,7\n")
+    write(tmp_path / "bad.csv", "id,name,amount\nx,Dee,1\n4,Ed,2\n")
+    write(tmp_path / "docs.json", '{"ID": 5, "Name": "Flo", "extra": true}\n{"id": 6, "name": "Gus", "amount": 1.25}\n')
+    cur.execute("create table people (id number, name varchar, amount number(10,2))")
+    cur.execute("create stage load_stage file_format = (type = csv skip_header = 1 field_optionally_enclosed_by = '\"')")
+    cur.execute(f"put file://{tmp_path}/p*.csv @load_stage/csv/")
+    rows = rows_of(cur, "copy into people from @load_stage/csv/")
+    cols = [d[0] for d in cur.description]
+    assert cols[:6] == ["file", "status", "rows_parsed", "rows_loaded", "error_limit", "errors_seen"]
+    assert sorted((r[0], r[1], r[2], r[3]) for r in rows) == [("load_stage/csv/p1.csv.gz", "LOADED", 2, 2), ("load_stage/csv/p2.csv.gz", "LOADED", 1, 1)]
+    assert rows_of(cur, "select id, name, amount from people order by id") == [(1, "Smith, Ann", 10.5), (2, "Bo", None), (3, "Cy", 7)]
+    # Loaded files are skipped; FORCE loads them again.
+    assert rows_of(cur, "copy into people from @load_stage/csv/") == [("Copy executed with 0 files processed.",)]
+    assert len(rows_of(cur, "copy into people from @load_stage/csv/ files = ('p2.csv.gz') force = true")) == 1
+    assert rows_of(cur, "select count(*) from people")[0][0] == 4
+
+    # A bad value aborts by default (nothing loaded); ON_ERROR = CONTINUE loads the good rows.
+    cur.execute(f"put file://{tmp_path}/bad.csv @load_stage/bad/")
+    with pytest.raises(ProgrammingError) as info:
+        cur.execute("copy into people from @load_stage/bad/")
+    assert "x" in str(info.value) and "bad.csv.gz" in str(info.value)
+    assert rows_of(cur, "select count(*) from people")[0][0] == 4
+    row = rows_of(cur, "copy into people from @load_stage/bad/ on_error = continue")[0]
+    assert row[1:4] == ("PARTIALLY_LOADED", 2, 1) and row[5] == 1
+    assert rows_of(cur, "select count(*) from people")[0][0] == 5
+
+    # JSON by column name, and a transform of JSON paths.
+    cur.execute(f"put file://{tmp_path}/docs.json @load_stage/json/")
+    cur.execute("create or replace file format js type = json")
+    rows = rows_of(cur, "copy into people from @load_stage/json/ file_format = (format_name = js) match_by_column_name = case_insensitive")
+    assert rows[0][1:4] == ("LOADED", 2, 2)
+    assert rows_of(cur, "select id, name, amount from people where id >= 5 order by id") == [(5, "Flo", None), (6, "Gus", 1.25)]
+    cur.execute("create table names (n varchar, doc variant)")
+    cur.execute("copy into names (n, doc) from (select $1:Name, $1 from @load_stage/json/) file_format = (type = json) purge = true")
+    got = rows_of(cur, "select n, doc:extra::boolean from names order by n nulls last")
+    assert got == [("Flo", True), ("Gus", None)]
+    assert rows_of(cur, "list @load_stage/json/") == []
+
+    with pytest.raises(ProgrammingError) as info:
+        cur.execute("copy into people from @load_stage/csv/ file_format = (type = csv field_delimiter = 'ab')")
+    assert "'ab'" in str(info.value)
+    with pytest.raises(ProgrammingError) as info:
+        cur.execute("copy into people from @nowhere")
+    assert info.value.errno == 2003
+
+
+def test_copy_into_stage_and_back(cur, tmp_path):
+    cur.execute("create table src (a number, b varchar)")
+    cur.execute("insert into src values (1, 'x'), (2, 'y, z'), (3, null)")
+    cur.execute("create stage out_stage")
+    row = rows_of(cur, "copy into @out_stage/unload/ from src file_format = (type = csv field_optionally_enclosed_by = '\"') header = true")[0]
+    assert [d[0] for d in cur.description] == ["rows_unloaded", "input_bytes", "output_bytes"] and row[0] == 3
+    assert [r[0] for r in rows_of(cur, "list @out_stage")] == ["out_stage/unload/data_0_0_0.csv.gz"]
+    with pytest.raises(ProgrammingError):
+        cur.execute("copy into @out_stage/unload/ from src")
+    cur.execute(f"get @out_stage/unload/ file://{tmp_path}/u")
+    text = gzip.decompress((tmp_path / "u" / "data_0_0_0.csv.gz").read_bytes()).decode()
+    assert text.splitlines() == ['"A","B"', '1,"x"', '2,"y, z"', '3,\\N']
+    rows = rows_of(cur, "copy into @out_stage/j/ from (select a, b from src where a < 3) file_format = (type = json compression = none)")
+    assert rows[0][0] == 2
+    cur.execute(f"get @out_stage/j/ file://{tmp_path}/j")
+    lines = (tmp_path / "j" / "data_0_0_0.json").read_text().splitlines()
+    assert lines == ['{"A":1,"B":"x"}', '{"A":2,"B":"y, z"}']
+    # Round trip: load the unloaded CSV back.
+    cur.execute("create table back (a number, b varchar)")
+    cur.execute("copy into back from @out_stage/unload/ file_format = (type = csv skip_header = 1 field_optionally_enclosed_by = '\"')")
+    assert rows_of(cur, "select * from back order by a") == [(1, "x"), (2, "y, z"), (3, None)]

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int32Array, Int64Array, StringArray, StructArray, new_null_array};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit, TimestampNanosecondType, Time64NanosecondType};
+use datafusion::arrow::datatypes::{DataType, Decimal128Type, Field, Fields, Int64Type, Schema, SchemaRef, TimeUnit, TimestampNanosecondType, Time64NanosecondType};
 use datafusion::arrow::ipc::writer::StreamWriter;
 use datafusion::arrow::record_batch::RecordBatch;
 use model::SfError;
@@ -25,8 +25,11 @@ fn wire_field(field: &Field) -> Field {
         SfType::Number(p, s) => {
             meta.insert("precision".into(), p.to_string());
             meta.insert("scale".into(), s.to_string());
+            // As Snowflake: up to 18 digits the unscaled value in an int64 (the connector turns a
+            // scaled one into float64 for fetch_arrow_all/fetch_pandas_all and Decimal for rows),
+            // decimal128 beyond.
             match field.data_type() {
-                DataType::Decimal128(..) => field.data_type().clone(),
+                DataType::Decimal128(..) if *p > 18 => field.data_type().clone(),
                 _ => DataType::Int64,
             }
         }
@@ -107,6 +110,9 @@ fn wire_column(array: &ArrayRef, field: &Field, wire: &Field) -> Result<ArrayRef
             let timezone = Int32Array::from(ns.iter().map(|v| v.map(|_| 1440)).collect::<Vec<_>>());
             let nulls = array.logical_nulls();
             Arc::new(StructArray::try_new(tz_fields(), vec![Arc::new(epoch), Arc::new(fraction), Arc::new(timezone)], nulls).map_err(err)?)
+        }
+        SfType::Number(..) if wire.data_type() == &DataType::Int64 && matches!(array.data_type(), DataType::Decimal128(..)) => {
+            Arc::new(array.as_primitive::<Decimal128Type>().unary::<_, Int64Type>(|v| v as i64))
         }
         SfType::Variant | SfType::Object | SfType::Array => {
             let text = cast(array, &DataType::Utf8).map_err(err)?;
@@ -189,6 +195,9 @@ mod tests {
         assert_eq!(wire.field(6).metadata()["logicalType"], "VARIANT");
         let got = reader.next().unwrap().unwrap();
         assert_eq!(got.column(4).as_primitive::<datafusion::arrow::datatypes::Int64Type>().value(0), 1_500_000_000);
+        // NUMBER(10,2): the unscaled value in an int64, as Snowflake sends up to 18 digits.
+        assert_eq!(got.column(1).as_primitive::<datafusion::arrow::datatypes::Int64Type>().value(0), 1250);
+        assert!(got.column(1).is_null(1));
         let tz = got.column(5).as_struct();
         assert_eq!(tz.column(0).as_primitive::<datafusion::arrow::datatypes::Int64Type>().value(0), -1);
         assert_eq!(tz.column(1).as_primitive::<datafusion::arrow::datatypes::Int32Type>().value(0), 999_999_999);

@@ -7,7 +7,7 @@
 //! HEAD answers whether a file exists with its `x-goog-meta-sfc-digest` (base64 SHA-256, which the
 //! connector compares to skip unchanged uploads), PUT writes the body to a `.floe-*` file and renames
 //! it into place, GET serves a file. A grant lets exactly what its statement named be written (one
-//! target path) or read (the selected files), for `GRANT_SECS`.
+//! target path, once) or read (the selected files), for `GRANT_SECS`.
 //!
 //! A PUT whose source is a wildcard pattern gets a presigned URL that names no file: the client's
 //! upload to it fails with 400, and the connector then re-issues the PUT for each file it expanded
@@ -16,6 +16,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -45,6 +46,12 @@ pub struct Grant {
     /// GET: the paths that may be read.
     read: HashSet<String>,
     expires: Instant,
+    /// PUT's OVERWRITE.
+    overwrite: bool,
+    /// Set once the write URL has done its job (the file was written, or found and kept under
+    /// OVERWRITE = FALSE): the connector reuses the last URL it was given for its next file, so a
+    /// used URL must answer as an expired one does, and the connector then asks for the right one.
+    used: AtomicBool,
 }
 
 /// Live grants by secret.
@@ -86,14 +93,21 @@ pub fn response(state: &AppState, plan: &TransferPlan, base_url: &str, mut data:
     let expires = Instant::now() + Duration::from_secs(GRANT_SECS);
     let url = |secret: &str, path: &str| format!("{base_url}/floe/stage-files/{secret}/{}", encode_path(path));
     let (presigned_url, presigned_urls) = if plan.command == "UPLOAD" {
-        let secret = state.queries.transfers.add(Grant { dir: plan.dir.clone(), write: plan.target.clone(), read: HashSet::new(), expires });
+        let secret = state.queries.transfers.add(Grant {
+            dir: plan.dir.clone(),
+            write: plan.target.clone(),
+            read: HashSet::new(),
+            expires,
+            overwrite: plan.overwrite,
+            used: AtomicBool::new(false),
+        });
         // The connector checks that a presigned URL signs the conditional-create header it sends for
         // OVERWRITE = FALSE (`x-goog-if-generation-match: 0`), as a GCS V4 signed URL lists it.
         let signed = "?X-Goog-SignedHeaders=host%3Bx-goog-if-generation-match%3Bx-goog-meta-sfc-digest";
         (format!("{}{signed}", url(&secret, plan.target.as_deref().unwrap_or(""))), Vec::new())
     } else {
         let read: HashSet<String> = plan.src_locations.iter().cloned().collect();
-        let secret = state.queries.transfers.add(Grant { dir: plan.dir.clone(), write: None, read, expires });
+        let secret = state.queries.transfers.add(Grant { dir: plan.dir.clone(), write: None, read, expires, overwrite: false, used: AtomicBool::new(false) });
         (String::new(), plan.src_locations.iter().map(|p| url(&secret, p)).collect())
     };
     let location = format!("floe/{}", plan.location);
@@ -145,7 +159,8 @@ fn resolve(state: &AppState, secret: &str, path: &str) -> Result<(Arc<Grant>, Pa
 /// HEAD: 200 with the file's digest and length, or 404.
 pub async fn head(State(state): State<AppState>, Path((secret, path)): Path<(String, String)>) -> Response {
     let Ok((grant, file)) = resolve(&state, &secret, &path) else { return StatusCode::NOT_FOUND.into_response() };
-    if grant.write.as_deref() != Some(path.as_str()) && !grant.read.contains(&path) {
+    let writes = grant.write.as_deref() == Some(path.as_str());
+    if (!writes && !grant.read.contains(&path)) || grant.used.load(Ordering::SeqCst) {
         return StatusCode::NOT_FOUND.into_response();
     }
     let probe = file.clone();
@@ -154,7 +169,13 @@ pub async fn head(State(state): State<AppState>, Path((secret, path)): Path<(Str
         .ok()
         .flatten();
     match found {
-        Some((len, Ok(digest))) => ([("x-goog-meta-sfc-digest", digest), (header::CONTENT_LENGTH.as_str(), len.to_string())], ()).into_response(),
+        Some((len, Ok(digest))) => {
+            if writes && !grant.overwrite {
+                // Found and kept: the connector reports SKIPPED and moves on to its next file.
+                grant.used.store(true, Ordering::SeqCst);
+            }
+            ([("x-goog-meta-sfc-digest", digest), (header::CONTENT_LENGTH.as_str(), len.to_string())], ()).into_response()
+        }
         _ => StatusCode::NOT_FOUND.into_response(),
     }
 }
@@ -176,8 +197,8 @@ pub async fn put(State(state): State<AppState>, Path((secret, path)): Path<(Stri
         Ok(r) => r,
         Err(r) => return r,
     };
-    if grant.write.as_deref() != Some(path.as_str()) {
-        return status(StatusCode::BAD_REQUEST, "this URL does not name that file");
+    if grant.write.as_deref() != Some(path.as_str()) || grant.used.load(Ordering::SeqCst) {
+        return status(StatusCode::BAD_REQUEST, "this URL does not name that file, or was used");
     }
     if !grant.dir.is_dir() {
         return status(StatusCode::NOT_FOUND, "the stage no longer exists");
@@ -207,7 +228,10 @@ pub async fn put(State(state): State<AppState>, Path((secret, path)): Path<(Stri
     }
     .await;
     match written {
-        Ok(true) => StatusCode::OK.into_response(),
+        Ok(true) => {
+            grant.used.store(true, Ordering::SeqCst);
+            StatusCode::OK.into_response()
+        }
         Ok(false) => status(StatusCode::PRECONDITION_FAILED, "the file exists"),
         Err(e) => {
             let _ = tokio::fs::remove_file(&temp).await;

@@ -323,6 +323,52 @@ fn cast_values_rows(source: &mut ast::Query, table: &Table, positions: &[usize])
     }
 }
 
+/// The table COPY INTO loads (`parts` as written), checked for INSERT like an INSERT's target.
+pub(crate) fn insert_target(engine: &Engine, session: &Session, parts: &[String], verb: &str) -> Result<Arc<Table>, SfError> {
+    let name = ast::ObjectName(parts.iter().map(|p| ast::ObjectNamePart::Identifier(ast::Ident::new(p.clone()))).collect());
+    target_table_for(engine, session, &name, verb, false, &["INSERT"]).map(|t| t.expect("not if_exists"))
+}
+
+/// Appends rows (columns in table order, already of the column types) to `table` in the session's
+/// transaction, or in one of their own committed at once under AUTOCOMMIT, as INSERT does (COPY INTO).
+pub(crate) async fn append_columns(engine: &Engine, session: &mut Session, table: &Table, batches: Vec<Vec<ArrayRef>>) -> Result<u64, SfError> {
+    let implicit = session.txn.is_none();
+    let mut txn = session.txn.take().unwrap_or_else(|| engine.new_txn());
+    let before = txn.clone();
+    let mut writer = Writer::new(engine, table);
+    let mut res = Ok(());
+    for columns in batches {
+        if columns.first().is_some_and(|c| c.is_empty()) {
+            continue;
+        }
+        res = writer.push(&mut txn, columns);
+        if res.is_err() {
+            break;
+        }
+    }
+    let res = res.and_then(|_| writer.flush(&mut txn));
+    match res {
+        Ok(()) => {
+            txn.dirty = true;
+            if implicit && session.autocommit() {
+                engine.commit_txn(txn).await?;
+            } else {
+                session.txn = Some(txn);
+            }
+            Ok(writer.written)
+        }
+        Err(e) => {
+            txn.discard_new_segments(Some(&before), engine.store());
+            if implicit {
+                engine.rollback_txn(before);
+            } else {
+                session.txn = Some(before);
+            }
+            Err(e)
+        }
+    }
+}
+
 /// Writes every row of `stream` (columns in table order) into `table` within `txn` (CTAS).
 pub(crate) async fn write_stream(engine: &Engine, table: &Table, txn: &mut Txn, stream: &mut SendableRecordBatchStream, cancel: &CancellationToken) -> Result<u64, SfError> {
     let mut writer = Writer::new(engine, table);

@@ -47,6 +47,7 @@ pub fn parse(c: &mut Cursor<'_>) -> Result<Option<ObjectStmt>, SfError> {
         Some("DROP") => drop(c)?,
         Some("SHOW") => show(c)?,
         Some("DESCRIBE" | "DESC") => describe(c)?,
+        Some("COPY") => copy(c)?,
         Some("LIST" | "LS") => {
             c.eat_one(&["LIST", "LS"]);
             let stage = stage_ref(c)?;
@@ -96,6 +97,12 @@ fn create(c: &mut Cursor<'_>) -> Result<Option<ObjectStmt>, SfError> {
         let name = c.object_name()?;
         let props = props(c, REPO_KEYS)?;
         return Ok(Some(ObjectStmt::CreateImageRepository { name, or_replace, if_not_exists, props }));
+    }
+    if c.eat(&["FILE", "FORMAT"]) {
+        let if_not_exists = c.eat(&["IF", "NOT", "EXISTS"]);
+        let name = c.object_name()?;
+        let props = props(c, super::file_format::FORMAT_KEYS)?;
+        return Ok(Some(ObjectStmt::CreateFileFormat { name, or_replace, temporary, if_not_exists, props }));
     }
     if c.eat(&["STAGE"]) {
         let if_not_exists = c.eat(&["IF", "NOT", "EXISTS"]);
@@ -179,6 +186,8 @@ fn drop(c: &mut Cursor<'_>) -> Result<Option<ObjectStmt>, SfError> {
         3
     } else if c.eat(&["STAGE"]) {
         4
+    } else if c.eat(&["FILE", "FORMAT"]) {
+        5
     } else {
         return Ok(None);
     };
@@ -187,6 +196,7 @@ fn drop(c: &mut Cursor<'_>) -> Result<Option<ObjectStmt>, SfError> {
         1 => ObjectStmt::DropWarehouse { name: single_name(c)?, if_exists },
         2 => ObjectStmt::DropComputePool { name: single_name(c)?, if_exists },
         3 => ObjectStmt::DropImageRepository { name: c.object_name()?, if_exists },
+        5 => ObjectStmt::DropFileFormat { name: c.object_name()?, if_exists },
         _ => ObjectStmt::DropStage { name: c.object_name()?, if_exists },
     };
     c.expect_end()?;
@@ -201,6 +211,8 @@ fn describe(c: &mut Cursor<'_>) -> Result<Option<ObjectStmt>, SfError> {
         ObjectStmt::DescribeComputePool { name: single_name(c)? }
     } else if c.eat(&["STAGE"]) {
         ObjectStmt::DescribeStage { name: c.object_name()? }
+    } else if c.eat(&["FILE", "FORMAT"]) {
+        ObjectStmt::DescribeFileFormat { name: c.object_name()? }
     } else {
         return Ok(None);
     };
@@ -230,6 +242,10 @@ fn show(c: &mut Cursor<'_>) -> Result<Option<ObjectStmt>, SfError> {
         let like = like(c)?;
         let scope = scope(c)?;
         ObjectStmt::ShowStages { like, scope }
+    } else if c.eat(&["FILE", "FORMATS"]) {
+        let like = like(c)?;
+        let scope = scope(c)?;
+        ObjectStmt::ShowFileFormats { like, scope }
     } else {
         return Ok(None);
     };
@@ -302,6 +318,163 @@ pub(crate) fn stage_ref(c: &mut Cursor<'_>) -> Result<StageRef, SfError> {
         _ => return Err(c.error()),
     };
     StageRef::parse(&raw).ok_or_else(|| SfError::compilation(format!("invalid stage location '{raw}'")))
+}
+
+/// The tokens up to the parenthesis closing the one just consumed, as SQL text.
+fn parenthesised_text(c: &mut Cursor<'_>) -> Result<String, SfError> {
+    let mut depth = 1usize;
+    let mut parts = Vec::new();
+    loop {
+        let Some(token) = c.peek().cloned() else { return Err(c.error()) };
+        c.eat_token(&token);
+        match token {
+            Token::LParen => depth += 1,
+            Token::RParen => {
+                depth -= 1;
+                if depth == 0 {
+                    return Ok(parts.join(" "));
+                }
+            }
+            _ => {}
+        }
+        parts.push(token.to_string());
+    }
+}
+
+/// `$n[:path][::type] [[AS] alias]` of a COPY transform.
+fn select_item(c: &mut Cursor<'_>) -> Result<super::copy::SelectItem, SfError> {
+    // `alias.$n` names the stage's column too.
+    if matches!(c.peek(), Some(Token::Word(_))) && c.peek_next() == Some(&Token::Period) {
+        c.ident()?;
+        c.eat_token(&Token::Period);
+    }
+    let column = match c.peek() {
+        Some(Token::Placeholder(p)) if p.starts_with('$') => p[1..].parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| c.error())?,
+        _ => return Err(c.error()),
+    };
+    c.eat_token(&c.peek().cloned().unwrap_or(Token::EOF));
+    let mut path = Vec::new();
+    if c.eat_token(&Token::Colon) {
+        loop {
+            match c.peek().cloned() {
+                Some(Token::Word(w)) => {
+                    c.eat_token(&Token::Word(w.clone()));
+                    path.push(w.value.clone());
+                }
+                _ => return Err(c.error()),
+            }
+            if c.eat_token(&Token::LBracket) {
+                match c.peek().cloned() {
+                    Some(t @ Token::Number(..)) => {
+                        c.eat_token(&t);
+                        path.push(t.to_string());
+                    }
+                    Some(Token::SingleQuotedString(s)) => {
+                        c.eat_token(&Token::SingleQuotedString(s.clone()));
+                        path.push(s);
+                    }
+                    _ => return Err(c.error()),
+                }
+                if !c.eat_token(&Token::RBracket) {
+                    return Err(c.error());
+                }
+            }
+            if !c.eat_token(&Token::Period) {
+                break;
+            }
+        }
+    }
+    if c.eat_token(&Token::DoubleColon) {
+        // The cast's type: the target column's conversion applies anyway.
+        c.ident()?;
+        if c.eat_token(&Token::LParen) {
+            parenthesised_text(c)?;
+        }
+    }
+    if c.eat(&["AS"]) || (matches!(c.peek(), Some(Token::Word(_))) && c.peek_word() != Some("FROM")) {
+        c.ident()?;
+    }
+    Ok(super::copy::SelectItem { column, path })
+}
+
+/// `COPY INTO <table> [(cols)] FROM @stage | (SELECT items FROM @stage) options` or
+/// `COPY INTO @stage FROM <table> | (<query>) options`.
+fn copy(c: &mut Cursor<'_>) -> Result<Option<ObjectStmt>, SfError> {
+    use super::copy::{COPY_KEYS, CopyStmt};
+    c.eat(&["COPY"]);
+    if !c.eat(&["INTO"]) {
+        return Err(c.error());
+    }
+    let is_stage = matches!(c.peek(), Some(Token::AtSign)) || matches!(c.peek(), Some(Token::SingleQuotedString(s)) if s.starts_with('@'));
+    if is_stage {
+        let stage = stage_ref(c)?;
+        if !c.eat(&["FROM"]) {
+            return Err(c.error());
+        }
+        let query = if c.eat_token(&Token::LParen) {
+            parenthesised_text(c)?
+        } else {
+            let name = c.object_name()?;
+            format!("SELECT * FROM {}", name.iter().map(|p| format!("\"{}\"", p.replace('"', "\"\""))).collect::<Vec<_>>().join("."))
+        };
+        let options = props(c, COPY_KEYS)?;
+        return Ok(Some(ObjectStmt::Copy(CopyStmt::Unload { stage, query, options })));
+    }
+    let table = c.object_name()?;
+    let mut columns = Vec::new();
+    if c.eat_token(&Token::LParen) {
+        loop {
+            columns.push(c.ident()?);
+            if c.eat_token(&Token::RParen) {
+                break;
+            }
+            if !c.eat_token(&Token::Comma) {
+                return Err(c.error());
+            }
+        }
+    }
+    if !c.eat(&["FROM"]) {
+        return Err(c.error());
+    }
+    let (stage, items) = if c.eat_token(&Token::LParen) {
+        if !c.eat(&["SELECT"]) {
+            return Err(c.error());
+        }
+        let mut items = vec![select_item(c)?];
+        while c.eat_token(&Token::Comma) {
+            items.push(select_item(c)?);
+        }
+        if !c.eat(&["FROM"]) {
+            return Err(c.error());
+        }
+        // An unquoted location runs into the closing parenthesis (`FROM @s/dir/)`).
+        let (stage, closed) = if c.peek() == Some(&Token::AtSign) {
+            let error = c.error();
+            let raw = c.raw_run().ok_or(error)?;
+            let trimmed = raw.trim_end_matches(')');
+            let closes = raw.len() - trimmed.len();
+            if closes > 1 {
+                return Err(c.error());
+            }
+            (StageRef::parse(trimmed).ok_or_else(|| SfError::compilation(format!("invalid stage location '{trimmed}'")))?, closes == 1)
+        } else {
+            (stage_ref(c)?, false)
+        };
+        if !closed {
+            if !matches!(c.peek(), Some(Token::RParen)) {
+                c.eat(&["AS"]);
+                c.ident()?;
+            }
+            if !c.eat_token(&Token::RParen) {
+                return Err(c.error());
+            }
+        }
+        (stage, Some(items))
+    } else {
+        (stage_ref(c)?, None)
+    };
+    let options = props(c, COPY_KEYS)?;
+    Ok(Some(ObjectStmt::Copy(CopyStmt::Load { table, columns, stage, items, options })))
 }
 
 /// A name that must be a single identifier (account objects).

@@ -11,6 +11,8 @@
 //! the directory is created with the stage and removed with it.
 
 pub mod compute_pool;
+pub mod copy;
+pub mod file_format;
 pub mod grammar;
 pub mod image_repo;
 pub mod instance_family;
@@ -85,6 +87,16 @@ pub enum ObjectStmt {
     List { stage: StageRef, pattern: Option<String> },
     /// `REMOVE @stage[/path] [PATTERN = 're']`.
     Remove { stage: StageRef, pattern: Option<String> },
+    /// `CREATE [OR REPLACE] [TEMPORARY] FILE FORMAT [IF NOT EXISTS] name options` (`file_format`).
+    CreateFileFormat { name: Vec<String>, or_replace: bool, temporary: bool, if_not_exists: bool, props: Vec<Prop> },
+    /// `DROP FILE FORMAT [IF EXISTS] name`.
+    DropFileFormat { name: Vec<String>, if_exists: bool },
+    /// `DESCRIBE FILE FORMAT name`.
+    DescribeFileFormat { name: Vec<String> },
+    /// `SHOW FILE FORMATS [LIKE 'p'] [IN …]`.
+    ShowFileFormats { like: Option<String>, scope: ShowScope },
+    /// `COPY INTO <table> FROM @stage …` and `COPY INTO @stage FROM …` (`copy`).
+    Copy(copy::CopyStmt),
     /// `PUT file://… @stage[/path] [options]` (`transfer`).
     Put(transfer::PutStmt),
     /// `GET @stage[/path] file://… [options]` (`transfer`).
@@ -306,6 +318,8 @@ pub(crate) async fn execute(engine: &Engine, session: &mut Session, stmt: Object
             | DropImageRepository { .. }
             | CreateStage { .. }
             | DropStage { .. }
+            | CreateFileFormat { .. }
+            | DropFileFormat { .. }
     );
     if is_ddl {
         crate::ddl::implicit_commit(engine, session).await?;
@@ -316,6 +330,7 @@ pub(crate) async fn execute(engine: &Engine, session: &mut Session, stmt: Object
         ShowComputePools { .. } => Some(COMPUTE_POOL),
         ShowImageRepositories { .. } => Some(IMAGE_REPOSITORY),
         ShowStages { .. } => Some(STAGE),
+        ShowFileFormats { .. } => Some(file_format::FILE_FORMAT),
         _ => None,
     };
     let result = run(engine, session, stmt).await?;
@@ -358,7 +373,11 @@ fn authorize(engine: &Engine, session: &Session, stmt: &ObjectStmt) -> Result<()
         if catalog.object(kind, &scope, &stored).is_none() {
             return Ok(None);
         }
-        let title = if kind == STAGE { "Stage" } else { "Image repository" };
+        let title = match kind {
+            STAGE => "Stage",
+            file_format::FILE_FORMAT => "File format",
+            _ => "Image repository",
+        };
         let missing = SfError::kind_not_found(title, &format!("{}.{}.{}", display_ident(&db), display_ident(&schema), display_ident(&name)));
         Ok(Some((Securable::schema_object(kind, &db, &schema, &stored), missing)))
     };
@@ -393,9 +412,10 @@ fn authorize(engine: &Engine, session: &Session, stmt: &ObjectStmt) -> Result<()
         }
         DropComputePool { name, .. } if exists(COMPUTE_POOL, name) => access.require_owner(&catalog, &account_object(COMPUTE_POOL, name), || pool_missing(name))?,
         DescribeComputePool { name } if exists(COMPUTE_POOL, name) && !access.can_see(&catalog, &account_object(COMPUTE_POOL, name)) => return Err(pool_missing(name)),
-        CreateImageRepository { name, or_replace, .. } | CreateStage { name, or_replace, .. } => {
+        CreateImageRepository { name, or_replace, .. } | CreateStage { name, or_replace, .. } | CreateFileFormat { name, or_replace, .. } => {
             let (kind, privilege, verb) = match stmt {
                 CreateStage { .. } => (STAGE, "CREATE STAGE", "CREATE STAGE"),
+                CreateFileFormat { .. } => (file_format::FILE_FORMAT, "CREATE FILE FORMAT", "CREATE FILE FORMAT"),
                 _ => (IMAGE_REPOSITORY, "CREATE IMAGE REPOSITORY", "CREATE IMAGE REPOSITORY"),
             };
             let (db, schema, _) = resolve(&catalog, session, name, verb)?;
@@ -404,8 +424,12 @@ fn authorize(engine: &Engine, session: &Session, stmt: &ObjectStmt) -> Result<()
                 access.require_owner(&catalog, &obj, || missing)?;
             }
         }
-        DropImageRepository { name, .. } | DropStage { name, .. } => {
-            let kind = if matches!(stmt, DropStage { .. }) { STAGE } else { IMAGE_REPOSITORY };
+        DropImageRepository { name, .. } | DropStage { name, .. } | DropFileFormat { name, .. } => {
+            let kind = match stmt {
+                DropStage { .. } => STAGE,
+                DropFileFormat { .. } => file_format::FILE_FORMAT,
+                _ => IMAGE_REPOSITORY,
+            };
             if let Ok(Some((obj, missing))) = schema_object(kind, name, "DROP") {
                 access.require_owner(&catalog, &obj, || missing)?;
             }
@@ -417,8 +441,12 @@ fn authorize(engine: &Engine, session: &Session, stmt: &ObjectStmt) -> Result<()
                 return Err(missing);
             }
         }
-        List { stage, .. } | Remove { stage, .. } | Put(transfer::PutStmt { stage, .. }) | Get(transfer::GetStmt { stage, .. }) => {
-            let privilege = if matches!(stmt, List { .. } | Get(_)) { "READ" } else { "WRITE" };
+        List { stage, .. }
+        | Remove { stage, .. }
+        | Put(transfer::PutStmt { stage, .. })
+        | Get(transfer::GetStmt { stage, .. })
+        | Copy(copy::CopyStmt::Load { stage, .. } | copy::CopyStmt::Unload { stage, .. }) => {
+            let privilege = if matches!(stmt, List { .. } | Get(_) | Copy(copy::CopyStmt::Load { .. })) { "READ" } else { "WRITE" };
             if let Ok(Some((obj, missing))) = schema_object(STAGE, &stage.name, "LIST") {
                 let (db, schema) = (obj.parts[0].clone(), obj.parts[1].clone());
                 access.require_schema_usage(&catalog, &db, &schema).map_err(|_| missing.clone())?;
@@ -455,6 +483,12 @@ async fn run(engine: &Engine, session: &mut Session, stmt: ObjectStmt) -> Result
         ShowStages { like, scope } => stage::show(engine, session, like.as_deref(), scope),
         List { stage, pattern } => stage::list(engine, session, &stage, pattern.as_deref()).await,
         Remove { stage, pattern } => stage::remove(engine, session, &stage, pattern.as_deref()).await,
+        CreateFileFormat { name, or_replace, temporary, if_not_exists, props } => file_format::create(engine, session, name, or_replace, temporary, if_not_exists, props).await,
+        DropFileFormat { name, if_exists } => file_format::drop(engine, session, name, if_exists).await,
+        DescribeFileFormat { name } => file_format::describe(engine, session, &name),
+        ShowFileFormats { like, scope } => file_format::show(engine, session, like.as_deref(), scope),
+        Copy(copy::CopyStmt::Load { table, columns, stage, items, options }) => copy::load(engine, session, &table, &columns, &stage, items.as_deref(), &options).await,
+        Copy(copy::CopyStmt::Unload { stage, query, options }) => copy::unload(engine, session, &stage, &query, &options).await,
         Put(put) => transfer::put(engine, session, &put).await,
         Get(get) => transfer::get(engine, session, &get).await,
     }
@@ -489,7 +523,7 @@ pub struct ScopedObjects {
 /// See `ScopedObjects`.
 pub fn drop_scope(engine: &Engine, catalog: &Catalog, db: &str, schema: Option<&str>) -> ScopedObjects {
     let mut out = ScopedObjects { ops: Vec::new(), stage_dirs: Vec::new() };
-    for kind in [STAGE, IMAGE_REPOSITORY] {
+    for kind in [STAGE, IMAGE_REPOSITORY, file_format::FILE_FORMAT] {
         for (scope, name, body) in catalog.objects_of(kind) {
             let object_schema = body.get("schema").and_then(|v| v.as_str()).unwrap_or_default();
             let in_db = body.get("database").and_then(|v| v.as_str()) == Some(db);

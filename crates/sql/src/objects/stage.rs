@@ -452,6 +452,11 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
     tokio::task::spawn_blocking(f).await.map_err(|e| SfError::internal(e.to_string()))
 }
 
+/// MD5 (hex) of a stage file, as LIST shows it; COPY's load history keys on it.
+pub fn md5_of(path: &Path) -> std::io::Result<String> {
+    md5_hex(path)
+}
+
 fn md5_hex(path: &Path) -> std::io::Result<String> {
     use md5::{Digest, Md5};
     use std::io::Read;
