@@ -41,6 +41,21 @@ impl Meta {
     }
 }
 
+impl Meta {
+    fn record(&self, run: u32, line: driver::LogLine) -> LogRecord {
+        LogRecord {
+            ts_ns: line.ts_ns,
+            service: self.service.clone(),
+            service_uid: self.uid.clone(),
+            instance: self.instance,
+            container: self.container.clone(),
+            run,
+            stream: if line.stream == Stream::Stdout { 0 } else { 1 },
+            body: cut(line.text),
+        }
+    }
+}
+
 fn cut(mut s: String) -> String {
     if s.len() > MAX_LINE {
         let mut end = MAX_LINE;
@@ -93,16 +108,7 @@ pub(crate) async fn run(
             match next {
                 Some(Ok(line)) => {
                     cursor = Some(line.ts_ns);
-                    batch.push(LogRecord {
-                        ts_ns: line.ts_ns,
-                        service: meta.service.clone(),
-                        service_uid: meta.uid.clone(),
-                        instance: meta.instance,
-                        container: meta.container.clone(),
-                        run: run_no,
-                        stream: if line.stream == Stream::Stdout { 0 } else { 1 },
-                        body: cut(line.text),
-                    });
+                    batch.push(meta.record(run_no, line));
                     if batch.len() >= BATCH_LINES {
                         store(&logs, &id, std::mem::take(&mut batch)).await;
                     }
@@ -128,16 +134,7 @@ pub(crate) async fn run(
                 let batch: Vec<LogRecord> = rest
                     .into_iter()
                     .filter_map(Result::ok)
-                    .map(|line| LogRecord {
-                        ts_ns: line.ts_ns,
-                        service: meta.service.clone(),
-                        service_uid: meta.uid.clone(),
-                        instance: meta.instance,
-                        container: meta.container.clone(),
-                        run: run_no,
-                        stream: if line.stream == Stream::Stdout { 0 } else { 1 },
-                        body: cut(line.text),
-                    })
+                    .map(|line| meta.record(run_no, line))
                     .collect();
                 store(&logs, &id, batch).await;
                 // A service container that exited is restarted by the runtime unless floe stopped it;

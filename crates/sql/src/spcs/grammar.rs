@@ -61,6 +61,19 @@ pub fn parse(c: &mut Cursor<'_>) -> Result<Option<SpcsStmt>, SfError> {
     Ok(parsed)
 }
 
+/// `SECRET`, `NETWORK RULE` or `EXTERNAL ACCESS INTEGRATION` (consumed), if next.
+fn object_kind(c: &mut Cursor<'_>) -> Option<&'static str> {
+    if c.eat(&["SECRET"]) {
+        Some("SECRET")
+    } else if c.eat(&["NETWORK", "RULE"]) {
+        Some("NETWORK RULE")
+    } else if c.eat(&["EXTERNAL", "ACCESS", "INTEGRATION"]) {
+        Some("EXTERNAL ACCESS INTEGRATION")
+    } else {
+        None
+    }
+}
+
 fn create(c: &mut Cursor<'_>) -> Result<Option<SpcsStmt>, SfError> {
     c.eat(&["CREATE"]);
     let or_replace = c.eat(&["OR", "REPLACE"]);
@@ -73,15 +86,7 @@ fn create(c: &mut Cursor<'_>) -> Result<Option<SpcsStmt>, SfError> {
         let (pool, source, props) = service_body(c, SERVICE_KEYS)?;
         return Ok(Some(SpcsStmt::CreateService { name, if_not_exists, pool, source, props }));
     }
-    let kind = if c.eat(&["SECRET"]) {
-        "SECRET"
-    } else if c.eat(&["NETWORK", "RULE"]) {
-        "NETWORK RULE"
-    } else if c.eat(&["EXTERNAL", "ACCESS", "INTEGRATION"]) {
-        "EXTERNAL ACCESS INTEGRATION"
-    } else {
-        return Ok(None);
-    };
+    let Some(kind) = object_kind(c) else { return Ok(None) };
     let if_not_exists = c.eat(&["IF", "NOT", "EXISTS"]);
     let name = c.object_name()?;
     let keys = match kind {
@@ -211,15 +216,7 @@ fn execute_job(c: &mut Cursor<'_>) -> Result<SpcsStmt, SfError> {
 fn alter(c: &mut Cursor<'_>) -> Result<Option<SpcsStmt>, SfError> {
     c.eat(&["ALTER"]);
     if !c.eat(&["SERVICE"]) {
-        let kind = if c.eat(&["SECRET"]) {
-            "SECRET"
-        } else if c.eat(&["NETWORK", "RULE"]) {
-            "NETWORK RULE"
-        } else if c.eat(&["EXTERNAL", "ACCESS", "INTEGRATION"]) {
-            "EXTERNAL ACCESS INTEGRATION"
-        } else {
-            return Ok(None);
-        };
+        let Some(kind) = object_kind(c) else { return Ok(None) };
         let if_exists = c.eat(&["IF", "EXISTS"]);
         let name = c.object_name()?;
         if !c.eat(&["SET"]) {
@@ -277,14 +274,9 @@ fn drop(c: &mut Cursor<'_>) -> Result<Option<SpcsStmt>, SfError> {
     c.eat(&["DROP"]);
     let kind = if c.eat(&["SERVICE"]) {
         "SERVICE"
-    } else if c.eat(&["SECRET"]) {
-        "SECRET"
-    } else if c.eat(&["NETWORK", "RULE"]) {
-        "NETWORK RULE"
-    } else if c.eat(&["EXTERNAL", "ACCESS", "INTEGRATION"]) {
-        "EXTERNAL ACCESS INTEGRATION"
     } else {
-        return Ok(None);
+        let Some(kind) = object_kind(c) else { return Ok(None) };
+        kind
     };
     let if_exists = c.eat(&["IF", "EXISTS"]);
     let name = c.object_name()?;
