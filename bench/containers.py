@@ -46,7 +46,7 @@ SERVICE_SPEC = f"""spec:
 
 
 def setup(cur) -> None:
-    for stmt in ["CREATE DATABASE IF NOT EXISTS tutorial_db", "CREATE SCHEMA IF NOT EXISTS data_schema",
+    for stmt in ["CREATE DATABASE IF NOT EXISTS tutorial_db", "CREATE SCHEMA IF NOT EXISTS tutorial_db.data_schema",
                  "USE SCHEMA tutorial_db.data_schema",
                  "CREATE COMPUTE POOL IF NOT EXISTS bench_pool MIN_NODES = 1 MAX_NODES = 10 INSTANCE_FAMILY = CPU_X64_M"]:
         cur.execute(stmt)
@@ -89,7 +89,7 @@ def bench_job(srv: Server, runs: int) -> list:
 
 
 def all_running(cur, n: int) -> bool:
-    cur.execute("SHOW SERVICES IN SCHEMA tutorial_db.data_schema")
+    cur.execute("SHOW SERVICES EXCLUDE JOBS IN SCHEMA tutorial_db.data_schema")
     cols = [d[0] for d in cur.description]
     rows = [dict(zip(cols, r)) for r in cur.fetchall()]
     return len(rows) == n and all(r["status"] == "RUNNING" for r in rows)
