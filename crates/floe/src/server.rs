@@ -192,7 +192,8 @@ async fn start_control_plane(args: &ServerArgs, engine: &sql::Engine, sessions: 
     });
     let cfg = control::Config {
         owner: instance_id(&args.data_dir)?,
-        data_dir: args.data_dir.clone(),
+        // Absolute: token, secret and stage directories are bind-mounted into containers.
+        data_dir: std::fs::canonicalize(&args.data_dir)?,
         account: args.account.clone(),
         port,
         registry_address: engine.config().registry_address.clone(),
