@@ -15,7 +15,7 @@ use crate::status::{self, Capacity};
 use crate::{Controller, carry, labels, need_of, now_ms, probe, running};
 
 /// Bound on Docker's own json-file log per container.
-const DOCKER_LOG_BYTES: u64 = 10 << 20;
+const DOCKER_LOG_BYTES: u64 = 64 << 20;
 /// Lifetime of the session tokens written for containers (Snowflake: at most one hour).
 const TOKEN_TTL: Duration = Duration::from_secs(3600);
 

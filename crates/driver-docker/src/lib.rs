@@ -142,7 +142,7 @@ fn host_config(spec: &ContainerSpec) -> HostConfig {
             typ: Some("json-file".into()),
             config: Some(HashMap::from([
                 ("max-size".to_string(), format!("{}", spec.log_max_bytes.max(1 << 20))),
-                ("max-file".to_string(), "2".to_string()),
+                ("max-file".to_string(), "4".to_string()),
             ])),
         }),
         network_mode: Some(network_mode),
