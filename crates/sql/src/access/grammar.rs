@@ -112,22 +112,7 @@ fn alter(c: &mut Cursor<'_>) -> Result<Option<AccessStmt>, SfError> {
             }
             UserAction::Set(props)
         } else if c.eat(&["UNSET"]) {
-            let keys = user_keys();
-            let mut names = Vec::new();
-            loop {
-                match c.peek_word() {
-                    Some(w) if keys.contains(&w) => {
-                        names.push(w.to_string());
-                        c.ident()?;
-                    }
-                    _ => return Err(c.error()),
-                }
-                c.eat_token(&Token::Comma);
-                if c.at_end() {
-                    break;
-                }
-            }
-            UserAction::Unset(names)
+            UserAction::Unset(crate::objects::grammar::unset_list(c, &user_keys())?)
         } else if c.eat(&["RENAME", "TO"]) {
             UserAction::Rename(single_name(c)?)
         } else if c.eat(&["ADD"]) {

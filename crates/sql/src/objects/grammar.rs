@@ -487,7 +487,7 @@ fn single_name(c: &mut Cursor<'_>) -> Result<String, SfError> {
 }
 
 /// `UNSET a, b, c` (commas optional).
-fn unset_list(c: &mut Cursor<'_>, allowed: &[&str]) -> Result<Vec<String>, SfError> {
+pub(crate) fn unset_list(c: &mut Cursor<'_>, allowed: &[&str]) -> Result<Vec<String>, SfError> {
     let mut keys = Vec::new();
     loop {
         match c.peek_word() {

@@ -11,7 +11,7 @@ use datafusion::sql::sqlparser::tokenizer::Token;
 use model::SfError;
 
 use super::{ServiceAction, SpcsStmt, SpecSource, SystemCall};
-use crate::objects::grammar::{group, like, limit, props, scope, stage_ref, value};
+use crate::objects::grammar::{group, like, limit, props, scope, stage_ref, unset_list, value};
 use crate::objects::{Prop, Value};
 use crate::parse::Cursor;
 
@@ -248,21 +248,7 @@ fn alter(c: &mut Cursor<'_>) -> Result<Option<SpcsStmt>, SfError> {
         }
         Some("UNSET") => {
             c.ident()?;
-            let mut keys = Vec::new();
-            loop {
-                match c.peek_word() {
-                    Some(w) if SERVICE_UNSET_KEYS.contains(&w) => {
-                        keys.push(w.to_string());
-                        c.ident()?;
-                    }
-                    _ => return Err(c.error()),
-                }
-                c.eat_token(&Token::Comma);
-                if c.at_end() {
-                    break;
-                }
-            }
-            ServiceAction::Unset(keys)
+            ServiceAction::Unset(unset_list(c, SERVICE_UNSET_KEYS)?)
         }
         _ => return Err(c.error()),
     };
