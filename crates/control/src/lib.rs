@@ -15,6 +15,7 @@
 //! and no wire protocol.
 
 mod capture;
+pub mod events;
 mod instance;
 mod probe;
 pub mod status;
@@ -82,7 +83,14 @@ pub struct Controller {
     captures: Arc<Mutex<HashMap<String, Arc<AtomicBool>>>>,
     probes: Mutex<HashMap<String, probe::ProbeHandle>>,
     stopping: Arc<Mutex<HashSet<String>>>,
+    /// Service incarnations whose resource attributes this process has recorded in the log store.
+    described: Mutex<HashSet<String>>,
+    /// When finished jobs and old telemetry were last purged.
+    last_purge: Mutex<Option<std::time::Instant>>,
 }
+
+/// How often the loop looks for what outlived the retention period.
+const PURGE_EVERY: Duration = Duration::from_secs(60);
 
 fn host_cpus() -> f64 {
     std::thread::available_parallelism().map(|n| n.get() as f64).unwrap_or(1.0)
@@ -111,6 +119,8 @@ impl Controller {
             captures: Arc::new(Mutex::new(HashMap::new())),
             probes: Mutex::new(HashMap::new()),
             stopping: Arc::new(Mutex::new(HashSet::new())),
+            described: Mutex::new(HashSet::new()),
+            last_purge: Mutex::new(None),
         })
     }
 
@@ -122,6 +132,7 @@ impl Controller {
                 if let Err(e) = this.reconcile().await {
                     tracing::warn!(error = %e, "reconcile pass failed; retrying");
                 }
+                this.purge_if_due().await;
                 tokio::select! {
                     _ = this.engine.spcs().woken() => {}
                     _ = tokio::time::sleep(this.cfg.tick) => {}
@@ -201,6 +212,7 @@ impl Controller {
                 if next.status != old.status && svc_status::is_terminal(&next.status) {
                     next.completed_on = Some(now_ms());
                 }
+                self.record_telemetry(&catalog, svc, states.get(&svc.uid), &next, pool);
                 next.updated_on = now_ms();
                 ops.push(Op::PutObject {
                     kind: SERVICE_STATE.into(),
@@ -239,6 +251,70 @@ impl Controller {
             }
         }
         Ok(())
+    }
+
+    /// Records what changed in the log store: the service's resource attributes (once), its platform
+    /// events as LOG_EVENT_LEVEL lets them through, and, for a job, its history row.
+    fn record_telemetry(&self, catalog: &store::Catalog, svc: &Service, old: Option<&ServiceState>, next: &ServiceState, pool: Option<&ComputePool>) {
+        if self.described.lock().insert(svc.uid.clone()) {
+            let attrs = sql::spcs::telemetry::resource_record(&self.cfg.account, svc, pool);
+            if let Err(e) = self.logs.put_resource(&svc.uid, &svc.owner, &attrs) {
+                tracing::warn!(error = %e, service = %svc.name, "cannot record resource attributes");
+            }
+        }
+        let level = sql::spcs::telemetry::log_event_level(catalog, svc);
+        let ts_ns = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
+        let records: Vec<store::LogRecord> = events::gate(&level, events::transitions(svc.is_job, old, next))
+            .into_iter()
+            .map(|e| store::LogRecord {
+                ts_ns,
+                service: svc.qualified(),
+                service_uid: svc.uid.clone(),
+                instance: e.instance.unwrap_or(0),
+                container: e.container.clone().unwrap_or_default(),
+                run: 0,
+                stream: 2,
+                body: e.body(),
+            })
+            .collect();
+        if !records.is_empty()
+            && let Err(e) = self.logs.append(&records, None)
+        {
+            tracing::warn!(error = %e, service = %svc.name, "cannot record platform events");
+        }
+        if svc.is_job {
+            let statuses = sql::spcs::telemetry::instance_statuses(next).to_string();
+            let completed = if svc_status::is_terminal(&next.status) { next.completed_on } else { None };
+            if let Err(e) = self.logs.update_job(&svc.uid, &next.status, next.message.as_deref(), completed, &statuses) {
+                tracing::warn!(error = %e, job = %svc.name, "cannot record the job's history");
+            }
+        }
+    }
+
+    /// Once a minute: drops finished jobs older than the retention period, then forgets logs, events
+    /// and history older than it.
+    async fn purge_if_due(&self) {
+        {
+            let mut last = self.last_purge.lock();
+            if last.is_some_and(|t| t.elapsed() < PURGE_EVERY) {
+                return;
+            }
+            *last = Some(std::time::Instant::now());
+        }
+        let retention = self.runtime().durations.read().retention;
+        let retention_ms = retention.as_millis() as i64;
+        match sql::spcs::purge_finished_jobs(&self.engine, now_ms(), retention_ms).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(jobs = n, "dropped finished jobs past the retention period"),
+            Err(e) => tracing::warn!(error = %e, "cannot drop expired jobs"),
+        }
+        let before_ns = (now_ms() - retention_ms).saturating_mul(1_000_000);
+        let logs = self.logs.clone();
+        match tokio::task::spawn_blocking(move || logs.purge(before_ns)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "cannot purge old telemetry"),
+            Err(e) => tracing::warn!(error = %e, "telemetry purge panicked"),
+        }
     }
 
     /// Drives one service toward its record; returns its observed state.

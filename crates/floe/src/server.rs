@@ -89,6 +89,7 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     let _ = std::io::stdout().flush();
     let queries = state.queries.clone();
     let sessions = state.sessions.clone();
+    protocol::spawn_session_sweeper(state.clone(), Duration::from_secs(env_u64("FLOE_SESSION_SWEEP_SECS", 60)));
     let app = protocol::router(state);
     start_control_plane(&args, &engine, sessions, app.clone(), addr.port()).await?;
     let drain = Duration::from_secs(env_u64("FLOE_STATEMENT_DRAIN_SECS", 30));
@@ -150,6 +151,7 @@ impl control::TokenIssuer for ServiceTokens {
 /// serves SQL, and statements that need containers say why they cannot run.
 async fn start_control_plane(args: &ServerArgs, engine: &sql::Engine, sessions: Arc<protocol::SessionRegistry>, app: axum::Router, port: u16) -> anyhow::Result<()> {
     engine.spcs().durations.write().stop_grace = Duration::from_secs(env_u64("FLOE_STOP_GRACE_SECS", 30));
+    engine.spcs().durations.write().retention = Duration::from_secs(env_u64("FLOE_RETENTION_SECS", sql::spcs::RETENTION_SECS));
     let logs = Arc::new(store::LogStore::open(&args.data_dir.join("logs.db"))?);
     engine.spcs().set_logs(logs.clone());
     let connected = tokio::time::timeout(Duration::from_secs(10), driver_docker::DockerDriver::connect()).await;

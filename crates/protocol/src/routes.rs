@@ -622,10 +622,34 @@ async fn session_delete(State(state): State<AppState>, Query(params): Query<Hash
     }
     let Some(token) = token(&headers) else { return unauthenticated() };
     if let Some(entry) = state.sessions.remove(&token) {
-        let mut session = entry.session.lock().await;
-        state.engine.close_session(&mut session);
+        close_session(&state, &entry).await;
     }
     json_response(StatusCode::OK, json!({"success": true, "data": null, "code": null, "message": null}))
+}
+
+/// Ends a session that was removed from the registry: its running statements are cancelled (a
+/// synchronous EXECUTE JOB SERVICE cancels its job), then its temporary objects and open transaction go.
+async fn close_session(state: &AppState, entry: &crate::sessions::SessionEntry) {
+    for q in state.queries.running() {
+        if q.session_id == entry.id {
+            q.cancel.cancel();
+        }
+    }
+    let mut session = entry.session.lock().await;
+    state.engine.close_session(&mut session);
+}
+
+/// Every `every`, closes the sessions whose master token expired (see `close_session`).
+pub fn spawn_session_sweeper(state: AppState, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            for entry in state.sessions.sweep_expired() {
+                tracing::info!(session = entry.id, "session expired");
+                close_session(&state, &entry).await;
+            }
+        }
+    })
 }
 
 /// RENEW (after 390112) or ISSUE (a further session token, e.g. for the registry), authorised by the

@@ -252,6 +252,34 @@ impl SessionRegistry {
         Some(entry)
     }
 
+    /// Removes the sessions whose master token expired (the client stopped renewing them) and their
+    /// saved state; returns them so their statements can be cancelled.
+    pub fn sweep_expired(&self) -> Vec<Arc<SessionEntry>> {
+        let now = now_ms();
+        let expired: Vec<Arc<SessionEntry>> = {
+            let mut tokens = self.tokens.lock();
+            let mut live: Vec<*const SessionEntry> = Vec::new();
+            let mut all: Vec<Arc<SessionEntry>> = Vec::new();
+            for r in tokens.values() {
+                if !all.iter().any(|e| Arc::ptr_eq(e, &r.entry)) {
+                    all.push(r.entry.clone());
+                }
+                if r.kind == TokenKind::Master && r.expires_ms > now {
+                    live.push(Arc::as_ptr(&r.entry));
+                }
+            }
+            let expired: Vec<Arc<SessionEntry>> = all.into_iter().filter(|e| !live.contains(&Arc::as_ptr(e))).collect();
+            tokens.retain(|_, r| !expired.iter().any(|e| Arc::ptr_eq(e, &r.entry)));
+            expired
+        };
+        for entry in &expired {
+            if let Err(e) = self.engine.delete_object(KIND, "", &entry.id.to_string()) {
+                tracing::warn!(session = entry.id, error = %e, "could not forget an expired session");
+            }
+        }
+        expired
+    }
+
     /// Saves the session's context when a statement changed it.
     pub fn context_changed(&self, entry: &SessionEntry, session: &Session) {
         let context = context_of(session);

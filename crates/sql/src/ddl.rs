@@ -89,7 +89,8 @@ pub async fn execute_floe(engine: &Engine, session: &mut Session, stmt: Stmt) ->
             }
             Ok(QueryResult::message(statement_type::SCL, "Statement executed successfully."))
         }
-        Stmt::ShowParameters { like, level } => Ok(crate::show::parameters(session, like.as_deref(), level.as_deref())),
+        Stmt::ShowParameters { like, level, object } => crate::show::parameters(engine, session, like.as_deref(), level.as_deref(), &object),
+        Stmt::AlterAccount { set, unset } => crate::account::alter(engine, session, set, unset).await,
         Stmt::Show { what, like, scope } => {
             let result = crate::show::show(engine, session, &what, like.as_deref(), scope)?;
             let catalog = engine.store().snapshot();

@@ -208,7 +208,8 @@ impl Engine {
                 let view = self.read_view(session, Vec::new());
                 let mut statement = *ast;
                 self.prepare_statement(session, &mut statement, &view, "SELECT")?;
-                let state = self.df_state(view);
+                let mut state = self.df_state(view);
+                crate::spcs::telemetry::register(&mut state, self, session);
                 let plan = state
                     .statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(statement)))
                     .await
@@ -320,6 +321,7 @@ impl Engine {
         }
         let params: plan_cache::ParamCell = Arc::new(parking_lot::Mutex::new(values));
         let mut state = self.df_state(view.clone());
+        crate::spcs::telemetry::register(&mut state, self, session);
         for udf in plan_cache::param_udfs(&params) {
             state.register_udf(Arc::new(udf)).map_err(from_datafusion)?;
         }
@@ -344,7 +346,8 @@ impl Engine {
     /// Plans a query statement (already parsed) and returns its result stream.
     pub(crate) async fn query_stream(&self, session: &Session, mut statement: Statement, view: Arc<View>) -> Result<SendableRecordBatchStream, SfError> {
         self.prepare_statement(session, &mut statement, &view, "SELECT")?;
-        let state = self.df_state(view.clone());
+        let mut state = self.df_state(view.clone());
+        crate::spcs::telemetry::register(&mut state, self, session);
         let plan = state
             .statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(statement)))
             .await

@@ -8,6 +8,7 @@
 //! `store::Store` (snapshots, segments, commits); every user-visible error is a `model::SfError`.
 
 pub mod access;
+pub mod account;
 pub mod auth;
 pub mod bind;
 mod ddl;

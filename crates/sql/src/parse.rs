@@ -22,8 +22,10 @@ pub enum Stmt {
     AlterSessionSet(Vec<(String, ParamValue)>),
     /// `ALTER SESSION UNSET k, …`.
     AlterSessionUnset(Vec<String>),
+    /// `ALTER ACCOUNT SET k = v, … | UNSET k, …` (account parameters, account.rs).
+    AlterAccount { set: Vec<(String, ParamValue)>, unset: Vec<String> },
     /// `SHOW PARAMETERS [LIKE 'p'] [IN SESSION|ACCOUNT]`.
-    ShowParameters { like: Option<String>, level: Option<String> },
+    ShowParameters { like: Option<String>, level: Option<String>, object: Vec<String> },
     /// `SHOW [TERSE] DATABASES|SCHEMAS|TABLES|VIEWS|COLUMNS [LIKE 'p'] [IN [kind] name]`.
     Show { what: String, like: Option<String>, scope: Option<(String, Vec<String>)> },
     /// `DESCRIBE|DESC [TABLE|VIEW] name`.
@@ -156,6 +158,7 @@ pub fn split(sql: &str) -> Result<Vec<StatementText>, SfError> {
     flush(&mut current, &mut out);
     for statement in &mut out {
         expand_identifier_calls(&mut statement.tokens)?;
+        expand_service_table_methods(&mut statement.tokens);
     }
     Ok(out)
 }
@@ -204,6 +207,63 @@ fn expand_identifier_calls(tokens: &mut Vec<TokenWithSpan>) -> Result<(), SfErro
         i += n.max(1);
     }
     Ok(())
+}
+
+/// The service methods that are table functions, `<svc>!SPCS_GET_LOGS(…)` and `<svc>!SPCS_GET_EVENTS(…)`,
+/// become `FLOE_SPCS_GET_LOGS('<svc>', …)` (spcs/telemetry.rs): sqlparser has no `!` call syntax.
+fn expand_service_table_methods(tokens: &mut Vec<TokenWithSpan>) {
+    let significant = |tokens: &[TokenWithSpan], from: usize| tokens.iter().enumerate().skip(from).find(|(_, t)| !matches!(t.token, Token::Whitespace(_))).map(|(i, _)| i);
+    let mut i = 0;
+    while i < tokens.len() {
+        if tokens[i].token != Token::ExclamationMark || i == 0 {
+            i += 1;
+            continue;
+        }
+        let method = significant(tokens, i + 1).and_then(|m| match &tokens[m].token {
+            Token::Word(w) if w.quote_style.is_none() && (w.value == "SPCS_GET_LOGS" || w.value == "SPCS_GET_EVENTS") => Some((m, w.value.clone())),
+            _ => None,
+        });
+        let Some((m, method)) = method else {
+            i += 1;
+            continue;
+        };
+        let Some(open) = significant(tokens, m + 1).filter(|&o| tokens[o].token == Token::LParen) else {
+            i += 1;
+            continue;
+        };
+        // The service name: Word (. Word)* right before the `!`.
+        let mut start = i;
+        let mut parts = Vec::new();
+        while start > 0 {
+            match &tokens[start - 1].token {
+                Token::Word(w) if parts.len() % 2 == 0 => parts.push(match w.quote_style {
+                    Some(_) => format!("\"{}\"", w.value),
+                    None => w.value.clone(),
+                }),
+                Token::Period if parts.len() % 2 == 1 => parts.push(".".into()),
+                _ => break,
+            }
+            start -= 1;
+        }
+        if parts.is_empty() || parts.len() % 2 == 0 {
+            i += 1;
+            continue;
+        }
+        parts.reverse();
+        let span = tokens[start].span;
+        let empty_args = significant(tokens, open + 1).is_some_and(|n| tokens[n].token == Token::RParen);
+        let mut replacement = vec![
+            TokenWithSpan::new(Token::Word(Word { value: format!("FLOE_{method}"), quote_style: None, keyword: datafusion::sql::sqlparser::keywords::Keyword::NoKeyword }), span),
+            TokenWithSpan::new(Token::LParen, span),
+            TokenWithSpan::new(Token::SingleQuotedString(parts.concat()), span),
+        ];
+        if !empty_args {
+            replacement.push(TokenWithSpan::new(Token::Comma, span));
+        }
+        let n = replacement.len();
+        tokens.splice(start..=open, replacement);
+        i = start + n;
+    }
 }
 
 /// Parses one statement's tokens.
@@ -436,7 +496,18 @@ impl<'a> Cursor<'a> {
             Some(Token::Word(w)) if w.quote_style.is_none() && (w.value == "TRUE" || w.value == "FALSE") => {
                 ParamValue::Bool(w.value == "TRUE")
             }
-            Some(Token::Word(w)) => ParamValue::Text(w.value.clone()),
+            Some(Token::Word(w)) => {
+                // A dotted name (`EVENT_TABLE = db.schema.events`).
+                let mut text = w.value.clone();
+                while self.tokens.get(self.pos + 1).map(|t| &t.token) == Some(&Token::Period)
+                    && let Some(Token::Word(next)) = self.tokens.get(self.pos + 2).map(|t| &t.token)
+                {
+                    text.push('.');
+                    text.push_str(&next.value);
+                    self.pos += 2;
+                }
+                ParamValue::Text(text)
+            }
             _ => return Err(self.error()),
         };
         self.pos += 1;
@@ -469,8 +540,11 @@ fn parse_floe(c: &mut Cursor<'_>) -> Result<Option<Stmt>, SfError> {
             c.expect_end()?;
             Stmt::Use { kind, name }
         }
-        "ALTER" if c.eat(&["ALTER", "SESSION"]) => {
-            if c.eat(&["SET"]) {
+        "ALTER" if matches!(c.peek_next(), Some(Token::Word(w)) if w.quote_style.is_none() && (w.value == "SESSION" || w.value == "ACCOUNT")) => {
+            let account = matches!(c.peek_next(), Some(Token::Word(w)) if w.value == "ACCOUNT");
+            c.eat(&["ALTER"]);
+            c.ident()?;
+            let (set, unset) = if c.eat(&["SET"]) {
                 let mut pairs = Vec::new();
                 loop {
                     let key = c.ident()?.to_uppercase();
@@ -485,16 +559,21 @@ fn parse_floe(c: &mut Cursor<'_>) -> Result<Option<Stmt>, SfError> {
                         break;
                     }
                 }
-                Stmt::AlterSessionSet(pairs)
+                (pairs, Vec::new())
             } else if c.eat(&["UNSET"]) {
                 let mut keys = vec![c.ident()?.to_uppercase()];
                 while c.eat_token(&Token::Comma) {
                     keys.push(c.ident()?.to_uppercase());
                 }
                 c.expect_end()?;
-                Stmt::AlterSessionUnset(keys)
+                (Vec::new(), keys)
             } else {
                 return Err(c.error());
+            };
+            match (account, unset.is_empty()) {
+                (true, _) => Stmt::AlterAccount { set, unset },
+                (false, true) => Stmt::AlterSessionSet(set),
+                (false, false) => Stmt::AlterSessionUnset(unset),
             }
         }
         "SHOW" => {
@@ -503,11 +582,9 @@ fn parse_floe(c: &mut Cursor<'_>) -> Result<Option<Stmt>, SfError> {
             if c.eat(&["PARAMETERS"]) {
                 let like = if c.eat(&["LIKE"]) { Some(c.string()?) } else { None };
                 let level = if c.eat(&["IN"]) { Some(c.ident()?.to_uppercase()) } else { None };
-                if level.is_some() && !c.at_end() {
-                    c.object_name()?;
-                }
+                let object = if level.is_some() && !c.at_end() { c.object_name()? } else { Vec::new() };
                 c.expect_end()?;
-                Stmt::ShowParameters { like, level }
+                Stmt::ShowParameters { like, level, object }
             } else if let Some(what) = c.eat_one(&["DATABASES", "SCHEMAS", "TABLES", "VIEWS", "COLUMNS", "OBJECTS"]) {
                 let like = if c.eat(&["LIKE"]) { Some(c.string()?) } else { None };
                 let scope = if c.eat(&["IN"]) {
@@ -614,6 +691,16 @@ mod tests {
         // A column named IDENTIFIER is still a column.
         let Stmt::Sql(stmt) = one("select identifier from t") else { panic!() };
         assert_eq!(stmt.to_string(), "SELECT IDENTIFIER FROM T");
+    }
+
+    #[test]
+    fn service_table_methods_become_calls() {
+        let Stmt::Sql(stmt) = one("select * from table(db.s.\"j1\"!spcs_get_logs(start_time => '2025-01-01')) where instance_id = 0") else { panic!() };
+        assert_eq!(stmt.to_string(), "SELECT * FROM TABLE(FLOE_SPCS_GET_LOGS('DB.S.\"j1\"', START_TIME => '2025-01-01')) WHERE INSTANCE_ID = 0");
+        let Stmt::Sql(stmt) = one("select * from table(job!SPCS_GET_EVENTS())") else { panic!() };
+        assert_eq!(stmt.to_string(), "SELECT * FROM TABLE(FLOE_SPCS_GET_EVENTS('JOB'))");
+        let Stmt::AlterAccount { set, .. } = one("alter account set event_table = snowflake.telemetry.events, log_event_level = 'INFO'") else { panic!() };
+        assert_eq!(set[0].1.display(), "SNOWFLAKE.TELEMETRY.EVENTS");
     }
 
     #[test]

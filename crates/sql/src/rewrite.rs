@@ -317,8 +317,69 @@ pub fn rewrite_table_factors(query: &mut Query) -> Result<(), SfError> {
     rewriter.0.map_or(Ok(()), Err)
 }
 
+/// A possibly qualified name in upper case, parts joined by dots.
+fn full_name(name: &ObjectName) -> String {
+    name.0.iter().map(|p| p.to_string().trim_matches('"').to_uppercase()).collect::<Vec<_>>().join(".")
+}
+
+/// The arguments of a table function: the unnamed ones in order, and the named ones (`K => v`) by upper-case name.
+fn table_args(func: &datafusion::sql::sqlparser::ast::Function) -> (Vec<String>, std::collections::HashMap<String, String>) {
+    let mut positional = Vec::new();
+    let mut named = std::collections::HashMap::new();
+    if let FunctionArguments::List(list) = &func.args {
+        for arg in &list.args {
+            match arg {
+                FunctionArg::Named { name, arg: FunctionArgExpr::Expr(e), .. } => {
+                    named.insert(name.value.to_uppercase(), e.to_string());
+                }
+                FunctionArg::ExprNamed { name: Expr::Identifier(name), arg: FunctionArgExpr::Expr(e), .. } => {
+                    named.insert(name.value.to_uppercase(), e.to_string());
+                }
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => positional.push(e.to_string()),
+                _ => {}
+            }
+        }
+    }
+    (positional, named)
+}
+
+/// The telemetry table functions (spcs/telemetry.rs): Snowflake's spelling → floe's positional call.
+/// `Ok(None)` when `func` is none of them.
+fn telemetry_call(func: &datafusion::sql::sqlparser::ast::Function) -> Result<Option<String>, SfError> {
+    let name = full_name(&func.name);
+    let (positional, named) = table_args(func);
+    let known = |allowed: &[&str]| -> Result<(), SfError> {
+        match named.keys().find(|k| !allowed.contains(&k.as_str())) {
+            Some(k) => Err(SfError::compilation(format!("invalid argument '{k}' for function '{name}'"))),
+            None => Ok(()),
+        }
+    };
+    let arg = |k: &str| named.get(k).cloned().unwrap_or_else(|| "NULL".into());
+    Ok(Some(match name.as_str() {
+        "SNOWFLAKE.SPCS.GET_JOB_HISTORY" | "SPCS.GET_JOB_HISTORY" => {
+            known(&["CREATED_TIME_START", "CREATED_TIME_END", "RESULT_LIMIT"])?;
+            format!("floe_job_history({}, {}, {})", arg("CREATED_TIME_START"), arg("CREATED_TIME_END"), arg("RESULT_LIMIT"))
+        }
+        "FLOE_SPCS_GET_LOGS" | "FLOE_SPCS_GET_EVENTS" => {
+            known(&["START_TIME", "END_TIME"])?;
+            let service = positional.first().cloned().unwrap_or_else(|| "NULL".into());
+            format!("{}({service}, {}, {})", name.to_lowercase(), arg("START_TIME"), arg("END_TIME"))
+        }
+        _ => return Ok(None),
+    }))
+}
+
 fn rewrite_factor(factor: &mut TableFactor) -> Result<(), SfError> {
     match factor {
+        TableFactor::Table { name, alias, args: None, .. } if full_name(name) == crate::spcs::telemetry::EVENT_TABLE => {
+            let alias_text = alias.as_ref().map(|a| a.to_string()).unwrap_or_else(|| "EVENTS".into());
+            *factor = parse_factor(&format!("floe_event_table() AS {alias_text}"))?;
+        }
+        TableFactor::TableFunction { expr: Expr::Function(func), alias } if telemetry_call(func)?.is_some() => {
+            let call = telemetry_call(func)?.expect("checked");
+            let alias_text = alias.as_ref().map(|a| format!(" AS {a}")).unwrap_or_default();
+            *factor = parse_factor(&format!("{call}{alias_text}"))?;
+        }
         TableFactor::TableFunction { expr: Expr::Function(func), alias } if function_name(&func.name).as_deref() == Some("RESULT_SCAN") => {
             let arg = match &func.args {
                 FunctionArguments::List(list) if list.args.len() == 1 => list.args[0].to_string(),

@@ -78,33 +78,55 @@ fn s(v: impl Into<String>) -> Option<String> {
     Some(v.into())
 }
 
-/// SHOW PARAMETERS.
-pub fn parameters(session: &Session, like: Option<&str>, level: Option<&str>) -> QueryResult {
+/// SHOW PARAMETERS [LIKE] [IN SESSION | ACCOUNT | SERVICE s]: the session's parameters; IN ACCOUNT also
+/// the account's object parameters (account.rs); IN SERVICE a service's LOG_EVENT_LEVEL and LOG_LEVEL.
+pub fn parameters(engine: &Engine, session: &Session, like: Option<&str>, level: Option<&str>, object: &[String]) -> Result<QueryResult, SfError> {
     let matches = like_matcher(like);
-    let mut key = Vec::new();
-    let mut value = Vec::new();
-    let mut default = Vec::new();
-    let mut lvl = Vec::new();
-    let mut desc = Vec::new();
-    let mut kind = Vec::new();
-    for p in PARAMS.iter().filter(|p| matches(p.name)) {
-        let set = session.params.get(p.name);
-        let shown_level = match (level, set) {
-            (Some("ACCOUNT"), _) => "",
-            (_, Some(_)) => "SESSION",
-            _ => "",
-        };
-        key.push(s(p.name));
-        value.push(s(if level == Some("ACCOUNT") { p.default.to_string() } else { session.param(p.name) }));
-        default.push(s(p.default));
-        lvl.push(s(shown_level));
-        desc.push(s(p.description));
-        kind.push(s(p.kind));
+    // (key, value, default, level, description, type)
+    let mut rows: Vec<[String; 6]> = Vec::new();
+    let catalog = engine.store().snapshot();
+    match level {
+        Some("SERVICE") => {
+            let svc = crate::spcs::find_service(engine, session, object, "SHOW PARAMETERS")?;
+            let account_level = crate::account::parameter(&catalog, "LOG_EVENT_LEVEL");
+            for (name, own, default) in [
+                ("LOG_EVENT_LEVEL", svc.log_event_level.clone(), account_level),
+                ("LOG_LEVEL", svc.log_level.clone(), crate::account::parameter(&catalog, "LOG_LEVEL")),
+            ] {
+                let p = crate::account::OBJECT_PARAMS.iter().find(|p| p.name == name).expect("known parameter");
+                let shown_level = if own.is_some() { "SERVICE" } else if crate::account::is_set(&catalog, name) { "ACCOUNT" } else { "" };
+                rows.push([name.into(), own.unwrap_or(default), p.default.into(), shown_level.into(), p.description.into(), "STRING".into()]);
+            }
+        }
+        Some(other) if other != "SESSION" && other != "ACCOUNT" => {
+            return Err(SfError::compilation(format!("SHOW PARAMETERS IN {other} is not supported; use IN SESSION, IN ACCOUNT or IN SERVICE.")));
+        }
+        _ => {
+            for p in PARAMS {
+                let set = session.params.get(p.name);
+                let shown_level = match (level, set) {
+                    (Some("ACCOUNT"), _) => "",
+                    (_, Some(_)) => "SESSION",
+                    _ => "",
+                };
+                let value = if level == Some("ACCOUNT") { p.default.to_string() } else { session.param(p.name) };
+                rows.push([p.name.into(), value, p.default.into(), shown_level.into(), p.description.into(), p.kind.into()]);
+            }
+            if level == Some("ACCOUNT") {
+                for p in crate::account::OBJECT_PARAMS {
+                    let shown_level = if crate::account::is_set(&catalog, p.name) { "ACCOUNT" } else { "" };
+                    rows.push([p.name.into(), crate::account::parameter(&catalog, p.name), p.default.into(), shown_level.into(), p.description.into(), "STRING".into()]);
+                }
+                rows.sort();
+            }
+        }
     }
-    build(
+    rows.retain(|r| matches(&r[0]));
+    let col = |i: usize| rows.iter().map(|r| s(r[i].clone())).collect::<Vec<_>>();
+    Ok(build(
         statement_type::SHOW,
-        vec![Col::Text("key", key), Col::Text("value", value), Col::Text("default", default), Col::Text("level", lvl), Col::Text("description", desc), Col::Text("type", kind)],
-    )
+        vec![Col::Text("key", col(0)), Col::Text("value", col(1)), Col::Text("default", col(2)), Col::Text("level", col(3)), Col::Text("description", col(4)), Col::Text("type", col(5))],
+    ))
 }
 
 /// SHOW DATABASES | SCHEMAS | TABLES | VIEWS | COLUMNS | OBJECTS.

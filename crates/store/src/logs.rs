@@ -1,5 +1,7 @@
-//! The durable log store: every line a container writes, and (later) platform events, in `logs.db`
-//! beside the catalog. It is the store behind SYSTEM$GET_SERVICE_LOGS and the event table.
+//! The durable telemetry store `logs.db` beside the catalog: every line a container writes, platform
+//! events (stream 2), the resource attributes of each service incarnation, and the job history. It is
+//! the store behind SYSTEM$GET_SERVICE_LOGS, the event table, SPCS_GET_LOGS/SPCS_GET_EVENTS and
+//! GET_JOB_HISTORY. Everything in it ages out after the retention period (`purge`).
 //!
 //! A second SQLite file, not the catalog, because its write rate is of another order (100 000 lines/s
 //! from one chatty container) and it must never hold up a catalog commit. WAL with synchronous=NORMAL:
@@ -90,7 +92,19 @@ impl LogStore {
                  body TEXT NOT NULL);
              CREATE INDEX IF NOT EXISTS logs_by_container ON logs(service_uid, instance, container, run, id);
              CREATE INDEX IF NOT EXISTS logs_by_time ON logs(ts_ns);
-             CREATE TABLE IF NOT EXISTS cursors(container_id TEXT PRIMARY KEY, ts_ns INTEGER NOT NULL);",
+             CREATE TABLE IF NOT EXISTS cursors(container_id TEXT PRIMARY KEY, ts_ns INTEGER NOT NULL);
+             CREATE TABLE IF NOT EXISTS resources(service_uid TEXT PRIMARY KEY, owner TEXT NOT NULL, attrs TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS jobs(
+                 uid TEXT PRIMARY KEY,
+                 owner TEXT NOT NULL,
+                 created_ms INTEGER NOT NULL,
+                 completed_ms INTEGER,
+                 deleted_ms INTEGER,
+                 status TEXT NOT NULL,
+                 message TEXT,
+                 instance_statuses TEXT,
+                 fixed TEXT NOT NULL);
+             CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs(owner, created_ms);",
         )?;
         let reader = open(path)?;
         Ok(LogStore { writer: Mutex::new(writer), reader: Mutex::new(reader) })
@@ -198,6 +212,136 @@ impl LogStore {
     }
 }
 
+/// One job in the job history. `fixed` holds what the job's statement fixed (query id, id, name,
+/// database, schema, compute pool, parameters) as a JSON object; the rest is what was observed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobRecord {
+    /// The job's unique id.
+    pub uid: String,
+    /// Owning role.
+    pub owner: String,
+    /// Epoch ms.
+    pub created_ms: i64,
+    /// Epoch ms, once the job ended.
+    pub completed_ms: Option<i64>,
+    /// Epoch ms, once the job was dropped.
+    pub deleted_ms: Option<i64>,
+    /// Status (PENDING … DONE).
+    pub status: String,
+    /// Status message.
+    pub message: Option<String>,
+    /// INSTANCE_STATUSES as JSON text.
+    pub instance_statuses: Option<String>,
+    /// The fixed columns as a JSON object text.
+    pub fixed: String,
+}
+
+impl LogStore {
+    /// Records the resource attributes (a JSON object) of a service incarnation, once.
+    pub fn put_resource(&self, service_uid: &str, owner: &str, attrs: &str) -> Result<()> {
+        self.writer.lock().execute(
+            "INSERT INTO resources(service_uid, owner, attrs) VALUES (?1, ?2, ?3) ON CONFLICT(service_uid) DO NOTHING",
+            params![service_uid, owner, attrs],
+        )?;
+        Ok(())
+    }
+
+    /// The resource attributes and owner of every recorded service incarnation.
+    pub fn resources(&self) -> Result<std::collections::HashMap<String, (String, String)>> {
+        let conn = self.reader.lock();
+        let mut stmt = conn.prepare_cached("SELECT service_uid, owner, attrs FROM resources")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, (r.get::<_, String>(1)?, r.get::<_, String>(2)?))))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Records records of any services between two times (`[since, until)`), oldest first: the event
+    /// table's scan.
+    pub fn scan(&self, since_ns: i64, until_ns: i64) -> Result<Vec<LogRecord>> {
+        let conn = self.reader.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT ts_ns, service, service_uid, instance, container, run, stream, body FROM logs
+             WHERE ts_ns >= ?1 AND ts_ns < ?2 ORDER BY ts_ns, id",
+        )?;
+        let rows = stmt.query_map(params![since_ns, until_ns], |row| {
+            Ok(LogRecord {
+                ts_ns: row.get(0)?,
+                service: row.get(1)?,
+                service_uid: row.get(2)?,
+                instance: row.get(3)?,
+                container: row.get(4)?,
+                run: row.get(5)?,
+                stream: row.get(6)?,
+                body: row.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Adds a job to the history (nothing if it is there already).
+    pub fn insert_job(&self, job: &JobRecord) -> Result<()> {
+        self.writer.lock().execute(
+            "INSERT INTO jobs(uid, owner, created_ms, completed_ms, deleted_ms, status, message, instance_statuses, fixed)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(uid) DO NOTHING",
+            params![job.uid, job.owner, job.created_ms, job.completed_ms, job.deleted_ms, job.status, job.message, job.instance_statuses, job.fixed],
+        )?;
+        Ok(())
+    }
+
+    /// Records what was observed of a job (a job already marked deleted keeps its deletion time).
+    pub fn update_job(&self, uid: &str, status: &str, message: Option<&str>, completed_ms: Option<i64>, instance_statuses: &str) -> Result<()> {
+        self.writer.lock().execute(
+            "UPDATE jobs SET status = ?2, message = ?3, completed_ms = coalesce(completed_ms, ?4), instance_statuses = ?5 WHERE uid = ?1",
+            params![uid, status, message, completed_ms, instance_statuses],
+        )?;
+        Ok(())
+    }
+
+    /// Marks a job dropped.
+    pub fn mark_job_deleted(&self, uid: &str, deleted_ms: i64) -> Result<()> {
+        self.writer.lock().execute("UPDATE jobs SET deleted_ms = coalesce(deleted_ms, ?2) WHERE uid = ?1", params![uid, deleted_ms])?;
+        Ok(())
+    }
+
+    /// The jobs of `owner` created in `[start_ms, end_ms]`, newest first, at most `limit`.
+    pub fn job_history(&self, owner: &str, start_ms: i64, end_ms: i64, limit: usize) -> Result<Vec<JobRecord>> {
+        let conn = self.reader.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT uid, owner, created_ms, completed_ms, deleted_ms, status, message, instance_statuses, fixed FROM jobs
+             WHERE owner = ?1 AND created_ms >= ?2 AND created_ms <= ?3 ORDER BY created_ms DESC, rowid DESC LIMIT ?4",
+        )?;
+        let rows = stmt.query_map(params![owner, start_ms, end_ms, limit as i64], |r| {
+            Ok(JobRecord {
+                uid: r.get(0)?,
+                owner: r.get(1)?,
+                created_ms: r.get(2)?,
+                completed_ms: r.get(3)?,
+                deleted_ms: r.get(4)?,
+                status: r.get(5)?,
+                message: r.get(6)?,
+                instance_statuses: r.get(7)?,
+                fixed: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Forgets what is older than the retention: log lines and events before `before_ns`, jobs created
+    /// before it, and the resource attributes nothing refers to any more. Returns the rows removed.
+    pub fn purge(&self, before_ns: i64) -> Result<usize> {
+        let mut conn = self.writer.lock();
+        let tx = conn.transaction()?;
+        let mut n = tx.execute("DELETE FROM logs WHERE ts_ns < ?1", params![before_ns])?;
+        n += tx.execute("DELETE FROM jobs WHERE created_ms < ?1", params![before_ns / 1_000_000])?;
+        n += tx.execute(
+            "DELETE FROM resources WHERE service_uid NOT IN (SELECT DISTINCT service_uid FROM logs)
+                                     AND service_uid NOT IN (SELECT uid FROM jobs)",
+            [],
+        )?;
+        tx.commit()?;
+        Ok(n)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,5 +376,57 @@ mod tests {
         let q = LogQuery { service_uid: "u1".into(), run: Some(0), since_ns: Some(2), ..Default::default() };
         assert_eq!(logs.read(&q).unwrap().len(), 1);
         assert_eq!(logs.last_run("u1", 0, "main").unwrap(), Some(1));
+    }
+
+    fn job(uid: &str, owner: &str, created: i64) -> JobRecord {
+        JobRecord {
+            uid: uid.into(),
+            owner: owner.into(),
+            created_ms: created,
+            completed_ms: None,
+            deleted_ms: None,
+            status: "PENDING".into(),
+            message: None,
+            instance_statuses: None,
+            fixed: "{}".into(),
+        }
+    }
+
+    #[test]
+    fn job_history_is_per_owner_newest_first_and_keeps_deletion() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = LogStore::open(&dir.path().join("logs.db")).unwrap();
+        for (i, owner) in ["R1", "R2", "R1", "R1"].iter().enumerate() {
+            logs.insert_job(&job(&format!("j{i}"), owner, 1000 + i as i64)).unwrap();
+        }
+        // A second insert of the same job changes nothing.
+        logs.insert_job(&JobRecord { status: "RUNNING".into(), ..job("j0", "R1", 1000) }).unwrap();
+        logs.update_job("j0", "DONE", Some("Job completed successfully."), Some(1500), "{}").unwrap();
+        logs.update_job("j0", "DONE", None, Some(9999), "{}").unwrap();
+        logs.mark_job_deleted("j0", 2000).unwrap();
+        logs.mark_job_deleted("j0", 3000).unwrap();
+        let h = logs.job_history("R1", 0, i64::MAX, 100).unwrap();
+        assert_eq!(h.iter().map(|j| j.uid.as_str()).collect::<Vec<_>>(), ["j3", "j2", "j0"]);
+        let j0 = &h[2];
+        assert_eq!((j0.status.as_str(), j0.completed_ms, j0.deleted_ms), ("DONE", Some(1500), Some(2000)));
+        assert_eq!(logs.job_history("R1", 1001, 1002, 100).unwrap().len(), 1);
+        assert_eq!(logs.job_history("R1", 0, i64::MAX, 1).unwrap()[0].uid, "j3");
+    }
+
+    #[test]
+    fn purge_removes_only_what_is_older_than_the_retention() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = LogStore::open(&dir.path().join("logs.db")).unwrap();
+        logs.append(&[rec(1_000_000, 0, "old"), rec(5_000_000, 0, "new")], None).unwrap();
+        logs.put_resource("u1", "R", "{}").unwrap();
+        logs.put_resource("gone", "R", "{}").unwrap();
+        logs.insert_job(&job("old", "R", 1)).unwrap();
+        logs.insert_job(&job("new", "R", 5)).unwrap();
+        assert_eq!(logs.purge(2_000_000).unwrap(), 3);
+        let q = LogQuery { service_uid: "u1".into(), ..Default::default() };
+        assert_eq!(logs.read(&q).unwrap().iter().map(|r| r.body.as_str()).collect::<Vec<_>>(), ["new"]);
+        assert_eq!(logs.job_history("R", 0, i64::MAX, 10).unwrap().len(), 1);
+        assert_eq!(logs.resources().unwrap().keys().collect::<Vec<_>>(), ["u1"]);
+        assert_eq!(logs.scan(0, i64::MAX).unwrap().len(), 1);
     }
 }

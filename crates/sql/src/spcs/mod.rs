@@ -16,6 +16,7 @@ pub mod secrets;
 mod service;
 mod show;
 mod system;
+pub mod telemetry;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -31,7 +32,12 @@ use crate::result::QueryResult;
 use crate::session::Session;
 
 pub use records::{ContainerState, InstanceState, SERVICE, SERVICE_STATE, Service, ServiceState, status};
-pub use service::{default_requests, instance_requests};
+pub use service::{default_requests, instance_requests, purge_finished_jobs};
+
+/// A service by name, visible to the session (Snowflake's 002003 otherwise).
+pub fn find_service(engine: &Engine, session: &Session, name: &[String], verb: &str) -> Result<Service, SfError> {
+    service::find(engine, session, name, verb).map(|(_, svc)| svc)
+}
 
 /// Where a specification comes from.
 #[derive(Debug, Clone, PartialEq)]
@@ -120,16 +126,22 @@ pub enum SpcsStmt {
     ShowObjects { kind: &'static str, like: Option<String>, scope: ShowScope },
 }
 
+/// Snowflake's retention of finished jobs and their history: 30 days.
+pub const RETENTION_SECS: u64 = 30 * 86_400;
+
 /// Snowflake's fixed durations that tests may shorten (spcs.md §12.1).
 #[derive(Debug, Clone)]
 pub struct Durations {
     /// SIGTERM grace before SIGKILL (Snowflake: 30 s). `FLOE_STOP_GRACE_SECS`.
     pub stop_grace: Duration,
+    /// How long finished jobs, their logs, events and history are kept (Snowflake: 30 days).
+    /// `FLOE_RETENTION_SECS`.
+    pub retention: Duration,
 }
 
 impl Default for Durations {
     fn default() -> Self {
-        Durations { stop_grace: Duration::from_secs(30) }
+        Durations { stop_grace: Duration::from_secs(30), retention: Duration::from_secs(RETENTION_SECS) }
     }
 }
 

@@ -57,6 +57,9 @@ pub struct Service {
     pub external_access_integrations: Vec<String>,
     /// LOG_LEVEL.
     pub log_level: Option<String>,
+    /// LOG_EVENT_LEVEL (platform events; None: the account's).
+    #[serde(default)]
+    pub log_event_level: Option<String>,
     /// COMMENT.
     pub comment: Option<String>,
     /// Desired: suspended (ALTER SERVICE … SUSPEND) until resumed.

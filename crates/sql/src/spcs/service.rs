@@ -147,7 +147,8 @@ fn apply_props(svc: &mut Service, props: &[Prop]) -> Result<(), SfError> {
                 svc.auto_suspend_secs = n;
             }
             "QUERY_WAREHOUSE" => svc.query_warehouse = Some(p.value.as_text(&p.key)?),
-            "LOG_LEVEL" => svc.log_level = Some(p.value.as_keyword(&p.key)?),
+            "LOG_LEVEL" => svc.log_level = Some(crate::account::check(&p.key, &p.value.as_keyword(&p.key)?)?),
+            "LOG_EVENT_LEVEL" => svc.log_event_level = Some(crate::account::check(&p.key, &p.value.as_keyword(&p.key)?)?),
             "COMMENT" => svc.comment = Some(p.value.as_text(&p.key)?),
             "EXTERNAL_ACCESS_INTEGRATIONS" => svc.external_access_integrations = eai_list(p)?,
             "TAG" => {}
@@ -252,6 +253,7 @@ fn record(engine: &Engine, session: &Session, new: &NewService, is_job: bool, qu
         query_warehouse: None,
         external_access_integrations: Vec::new(),
         log_level: None,
+        log_event_level: None,
         comment: None,
         suspended: false,
         cancel_requested: false,
@@ -343,6 +345,10 @@ pub(super) async fn execute_job(engine: &Engine, session: &mut Session, pool: St
     svc.min_ready_instances = replicas;
     svc.parameters = parameters;
     write_new(engine, &svc).await?;
+    if let Some(logs) = engine.spcs().logs() {
+        // The job's history row; the control plane records what becomes of it.
+        logs.insert_job(&super::telemetry::job_record(&svc)).map_err(crate::errors::from_store)?;
+    }
     if is_async {
         return Ok(message(format!("Request to execute job {} has been successfully submitted.", display_ident(&svc.name))));
     }
@@ -502,6 +508,7 @@ pub(super) async fn alter(engine: &Engine, session: &mut Session, name: Vec<Stri
                     "AUTO_RESUME" => svc.auto_resume = true,
                     "QUERY_WAREHOUSE" => svc.query_warehouse = None,
                     "LOG_LEVEL" => svc.log_level = None,
+                    "LOG_EVENT_LEVEL" => svc.log_event_level = None,
                     "COMMENT" => svc.comment = None,
                     "EXTERNAL_ACCESS_INTEGRATIONS" => svc.external_access_integrations.clear(),
                     _ => {}
@@ -532,9 +539,33 @@ pub(super) async fn drop(engine: &Engine, session: &mut Session, name: Vec<Strin
     Ok(message(format!("{} successfully dropped.", display_ident(&svc.name))))
 }
 
+/// Drops the jobs that ended more than `retention_ms` ago (their history rows stay until they age out
+/// of the log store too). Returns how many were dropped.
+pub async fn purge_finished_jobs(engine: &Engine, now_ms: i64, retention_ms: i64) -> Result<usize, SfError> {
+    let catalog = engine.store().snapshot();
+    let mut expired = Vec::new();
+    for (scope, name, body) in catalog.objects_of(SERVICE) {
+        let Ok(svc) = serde_json::from_value::<Service>(body.clone()) else { continue };
+        if !svc.is_job {
+            continue;
+        }
+        if let Some(st) = get::<ServiceState>(&catalog, SERVICE_STATE, scope, name).filter(|s| s.uid == svc.uid)
+            && status::is_terminal(&st.status)
+            && st.completed_on.is_some_and(|t| t < now_ms - retention_ms)
+        {
+            expired.push((scope.to_string(), name.to_string()));
+        }
+    }
+    for (scope, name) in &expired {
+        drop_records(engine, scope, name).await?;
+    }
+    Ok(expired.len())
+}
+
 /// Removes a service's records; the control plane then stops and removes its containers (SIGTERM,
 /// grace, SIGKILL) after reading their logs to the end.
 pub(crate) async fn drop_records(engine: &Engine, scope: &str, name: &str) -> Result<(), SfError> {
+    let dropped: Option<Service> = get(&engine.store().snapshot(), SERVICE, scope, name);
     commit(
         engine,
         vec![
@@ -543,6 +574,12 @@ pub(crate) async fn drop_records(engine: &Engine, scope: &str, name: &str) -> Re
         ],
     )
     .await?;
+    if let (Some(svc), Some(logs)) = (dropped, engine.spcs().logs())
+        && svc.is_job
+        && let Err(e) = logs.mark_job_deleted(&svc.uid, now())
+    {
+        tracing::warn!(error = %e, job = %svc.name, "cannot record the job's deletion in its history");
+    }
     engine.spcs().wake();
     Ok(())
 }

@@ -64,7 +64,7 @@ fn wrong_args(function: &str) -> SfError {
 }
 
 /// A service named by a string argument (`'db.schema.name'` or `'name'`), as Snowflake parses it.
-fn name_parts(text: &str) -> Vec<String> {
+pub(super) fn name_parts(text: &str) -> Vec<String> {
     text.split('.')
         .map(|p| {
             let p = p.trim();
