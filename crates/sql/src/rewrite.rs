@@ -126,11 +126,16 @@ fn json_path_text(path: &ast::JsonPath) -> String {
     let mut out = String::new();
     for elem in &path.path {
         match elem {
-            JsonPathElem::Dot { key, .. } => {
+            JsonPathElem::Dot { key, quoted } => {
                 if !out.is_empty() {
                     out.push('.');
                 }
-                out.push_str(key);
+                // A quoted key keeps its quotes: `v:"a.b"` is the key `a.b`, not a path.
+                if *quoted {
+                    out.push_str(&format!("\"{key}\""));
+                } else {
+                    out.push_str(key);
+                }
             }
             JsonPathElem::Bracket { key } => match key {
                 Expr::Value(v) => match &v.value {
@@ -237,6 +242,18 @@ fn rewrite_expr(expr: &mut Expr, ctx: &Context<'_>) -> Result<(), SfError> {
             // `$n` names the n-th column of the FROM source (COLUMNn for VALUES).
             let Value::Placeholder(p) = &v.value else { unreachable!() };
             *expr = Expr::Identifier(Ident::new(format!("COLUMN{}", &p[1..])));
+        }
+        Expr::BinaryOp { left, op, right }
+            if matches!(op, ast::BinaryOperator::Eq | ast::BinaryOperator::NotEq | ast::BinaryOperator::Lt | ast::BinaryOperator::LtEq | ast::BinaryOperator::Gt | ast::BinaryOperator::GtEq) =>
+        {
+            // A VARIANT compared with a string literal compares as a string (`v:name = 'x'`), as in
+            // Snowflake, where the literal becomes a VARIANT string.
+            let is_string = |e: &Expr| matches!(e, Expr::Value(v) if matches!(v.value, Value::SingleQuotedString(_)));
+            if is_variant_expr(left) && is_string(right) {
+                **left = parse_expr(&format!("to_varchar({left})"))?;
+            } else if is_variant_expr(right) && is_string(left) {
+                **right = parse_expr(&format!("to_varchar({right})"))?;
+            }
         }
         Expr::JsonAccess { value, path } => {
             let text = json_path_text(path);

@@ -14,4 +14,6 @@ select to_varchar(12.5::float), to_char('2024-01-02'::date, 'YYYY/MM/DD'), to_nu
 select parse_json('[1,2,3]'), array_size(parse_json('[1,2,3]')), object_construct('a', 1, 'b', null, 'c', 'x'), array_construct(1, 'two', null);
 select split('a,b,c', ','), regexp_replace('a1b22c', '[0-9]+', '#'), regexp_substr('key=val', '=(.*)', 1, 1, 'e', 1), regexp_like('abc', 'a.c'), regexp_count('aaa', 'a');
 select length(uuid_string()), uniform(1, 10, 42) between 1 and 10, typeof(parse_json('1.5'));
+select parse_json('{"snow.service.name": "SVC", "snow": {"service": 1}}'):"snow.service.name"::string as quoted, parse_json('{"snow": {"service": 1}}'):snow.service as dotted;
+select count(*) from (select parse_json('{"k": "v", "n": 2}') as o) where o:k = 'v' and o:"k" <> 'w' and 'v' = o:k;
 select 1 / 0;

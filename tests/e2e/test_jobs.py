@@ -1,0 +1,179 @@
+"""Async jobs, waiting, cancelling, job history and the event table (spcs.md §5, §8), on the real
+Docker engine through the real connector. Run when FLOE_TEST_DOCKER=1 (they fail without an engine).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+
+import pytest
+import snowflake.connector
+
+from test_containers import JOB_SPEC, images, one, owned_containers, spcs, wait_for  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.skipif(os.environ.get("FLOE_TEST_DOCKER") != "1",
+                                reason="Docker tests run with FLOE_TEST_DOCKER=1")
+
+
+def job_spec(*args: str) -> str:
+    return JOB_SPEC.replace("args: [echo-client]", "args: [" + ", ".join(f"'{a}'" for a in args) + "]")
+
+
+def rows(cur, sql: str) -> list[dict]:
+    cur.execute(sql)
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
+def status_of(cur, name: str) -> str:
+    return rows(cur, f"DESCRIBE SERVICE {name}")[0]["status"]
+
+
+def test_async_jobs_history_logs_and_events(spcs):
+    srv, c = spcs()
+    cur = c.cursor()
+    cur.execute("ALTER ACCOUNT SET LOG_EVENT_LEVEL = 'INFO'")
+    assert rows(cur, "SHOW PARAMETERS LIKE 'EVENT_TABLE' IN ACCOUNT")[0]["value"] == "SNOWFLAKE.TELEMETRY.EVENTS"
+    assert rows(cur, "SHOW PARAMETERS LIKE 'LOG_EVENT_LEVEL' IN ACCOUNT")[0]["value"] == "INFO"
+
+    for name in ["job_a", "job_b"]:
+        cur.execute(f"EXECUTE JOB SERVICE IN COMPUTE POOL tutorial_compute_pool NAME = {name} ASYNC = TRUE "
+                    f"FROM SPECIFICATION $${job_spec('exit', '0', '1')}$$")
+        assert name.upper() in cur.fetchone()[0]
+    # A second job under a name still kept.
+    with pytest.raises(snowflake.connector.errors.ProgrammingError) as err:
+        cur.execute(f"EXECUTE JOB SERVICE IN COMPUTE POOL tutorial_compute_pool NAME = job_a ASYNC = TRUE "
+                    f"FROM SPECIFICATION $${job_spec('exit', '0')}$$")
+    assert err.value.errno == 2002
+
+    for name in ["job_a", "job_b"]:
+        cur.execute(f"CALL {name}!SPCS_WAIT_FOR('DONE', 120)")
+        assert "DONE" in cur.fetchone()[0]
+    shown = {r["name"]: r for r in rows(cur, "SHOW JOB SERVICES")}
+    assert shown["JOB_A"]["is_async_job"] == "true" and shown["JOB_A"]["status"] == "DONE"
+
+    # The seed's history query.
+    hist = rows(cur, """
+        SELECT name, status, DATEDIFF('second', created_time, completed_time) AS secs, instance_statuses, parameters
+        FROM TABLE(SNOWFLAKE.SPCS.GET_JOB_HISTORY(CREATED_TIME_START => DATEADD('hour', -1, CURRENT_TIMESTAMP())))
+        ORDER BY name""")
+    assert [(h["NAME"], h["STATUS"]) for h in hist] == [("JOB_A", "DONE"), ("JOB_B", "DONE")]
+    assert all(h["SECS"] is not None and h["SECS"] >= 0 for h in hist)
+    inst = json.loads(hist[0]["INSTANCE_STATUSES"])
+    assert (inst["succeededInstances"], inst["totalInstances"]) == (1, 1)
+    assert inst["instances"][0]["containers"][0]["lastExitCode"] == 0
+    assert json.loads(hist[0]["PARAMETERS"]) == {"ASYNC": True}
+    full = rows(cur, "SELECT * FROM TABLE(SNOWFLAKE.SPCS.GET_JOB_HISTORY(RESULT_LIMIT => 1))")
+    assert len(full) == 1 and full[0]["NAME"] == "JOB_B", "newest first"
+    assert full[0]["OWNER"] == "ACCOUNTADMIN" and full[0]["COMPUTE_POOL_NAME"] == "TUTORIAL_COMPUTE_POOL"
+    with pytest.raises(snowflake.connector.errors.ProgrammingError) as err:
+        cur.execute("SELECT * FROM TABLE(SNOWFLAKE.SPCS.GET_JOB_HISTORY(RESULT_LIMIT => 0))")
+    assert "RESULT_LIMIT" in str(err.value)
+
+    # Logs after the job's containers are gone.
+    wait_for(lambda: not owned_containers(srv), 60, "the jobs' containers to be removed")
+    logs = rows(cur, "SELECT * FROM TABLE(job_a!SPCS_GET_LOGS()) WHERE instance_id = 0 AND container_name = 'main'")
+    assert [r["LOG"] for r in logs] == ["exiting with 0"]
+    assert json.loads(logs[0]["RECORD_ATTRIBUTES"]) == {"log.iostream": "stdout"}
+    events = rows(cur, "SELECT event_name, event_details, instance_id FROM TABLE(job_a!SPCS_GET_EVENTS(START_TIME => DATEADD('hour', -1, CURRENT_TIMESTAMP()))) ORDER BY timestamp")
+    details = [(e["EVENT_NAME"], json.loads(e["EVENT_DETAILS"])["status"]) for e in events]
+    assert ("SERVICE.STATUS_CHANGE", "DONE") in details and ("CONTAINER.STATUS_CHANGE", "DONE") in details
+    assert ("SERVICE_INSTANCE.STATUS_CHANGE", "SUCCEEDED") in details
+    done = [e for e in events if e["EVENT_NAME"] == "SERVICE.STATUS_CHANGE" and json.loads(e["EVENT_DETAILS"])["status"] == "DONE"]
+    assert json.loads(done[0]["EVENT_DETAILS"])["message"] == "Job is completed" and done[0]["INSTANCE_ID"] is None
+
+    # The event table, as Snowflake's docs query it.
+    ev = rows(cur, """
+        SELECT timestamp, resource_attributes, record_type, value FROM SNOWFLAKE.TELEMETRY.EVENTS
+        WHERE timestamp > DATEADD(hour, -1, CURRENT_TIMESTAMP())
+          AND RESOURCE_ATTRIBUTES:"snow.service.name" = 'JOB_B' AND RECORD_TYPE = 'LOG'""")
+    assert len(ev) == 1 and json.loads(ev[0]["VALUE"]) == "exiting with 0"
+    attrs = json.loads(ev[0]["RESOURCE_ATTRIBUTES"])
+    assert (attrs["snow.database.name"], attrs["snow.schema.name"], attrs["snow.service.container.name"]) == ("TUTORIAL_DB", "DATA_SCHEMA", "main")
+    assert one(cur, "SELECT COUNT(*) FROM SNOWFLAKE.TELEMETRY.EVENTS e WHERE e.record_type = 'EVENT'") >= 6
+
+    # Dropped jobs stay in the history, with their deletion time.
+    cur.execute("DROP SERVICE job_a")
+    hist = rows(cur, "SELECT name, deleted_time FROM TABLE(SNOWFLAKE.SPCS.GET_JOB_HISTORY()) ORDER BY name")
+    assert hist[0]["NAME"] == "JOB_A" and hist[0]["DELETED_TIME"] is not None and hist[1]["DELETED_TIME"] is None
+
+
+def test_history_is_per_role_and_logs_need_monitor(spcs):
+    srv, c = spcs()
+    cur = c.cursor()
+    cur.execute(f"EXECUTE JOB SERVICE IN COMPUTE POOL tutorial_compute_pool NAME = admin_job FROM SPECIFICATION $${job_spec('exit', '0')}$$")
+    for stmt in ["CREATE ROLE analyst", "CREATE USER ann PASSWORD = 'pw-Ann-123' DEFAULT_ROLE = analyst",
+                 "GRANT ROLE analyst TO USER ann", "GRANT USAGE ON DATABASE tutorial_db TO ROLE analyst",
+                 "GRANT USAGE ON SCHEMA tutorial_db.data_schema TO ROLE analyst"]:
+        cur.execute(stmt)
+    ann = srv.connect(user="ann", password="pw-Ann-123", role="ANALYST")
+    acur = ann.cursor()
+    acur.execute("USE SCHEMA tutorial_db.data_schema")
+    assert rows(acur, "SELECT * FROM TABLE(SNOWFLAKE.SPCS.GET_JOB_HISTORY())") == []
+    with pytest.raises(snowflake.connector.errors.ProgrammingError) as err:
+        acur.execute("SELECT * FROM TABLE(admin_job!SPCS_GET_LOGS())")
+    assert err.value.errno == 2003
+    assert rows(acur, "SELECT * FROM SNOWFLAKE.TELEMETRY.EVENTS") == []
+    with pytest.raises(snowflake.connector.errors.ProgrammingError) as err:
+        acur.execute("ALTER ACCOUNT SET LOG_EVENT_LEVEL = INFO")
+    assert err.value.errno == 3001
+    with pytest.raises(snowflake.connector.errors.ProgrammingError) as err:
+        cur.execute("ALTER ACCOUNT SET LOG_EVENT_LEVEL = LOUD")
+    assert "LOUD" in str(err.value)
+
+
+def test_wait_fails_fast_on_a_failed_job_and_cancel(spcs):
+    srv, c = spcs()
+    cur = c.cursor()
+    cur.execute(f"EXECUTE JOB SERVICE IN COMPUTE POOL tutorial_compute_pool NAME = bad_job ASYNC = TRUE FROM SPECIFICATION $${job_spec('exit', '3')}$$")
+    with pytest.raises(snowflake.connector.errors.ProgrammingError) as err:
+        cur.execute("CALL bad_job!SPCS_WAIT_FOR('DONE', 600)")
+    assert "FAILED" in str(err.value)
+
+    cur.execute(f"EXECUTE JOB SERVICE IN COMPUTE POOL tutorial_compute_pool NAME = long_job ASYNC = TRUE FROM SPECIFICATION $${job_spec('sleep', '600')}$$")
+    cur.execute("CALL long_job!SPCS_WAIT_FOR('RUNNING', 120)")
+    cur.execute("SELECT long_job!SPCS_CANCEL_JOB()")
+    cur.execute("CALL long_job!SPCS_WAIT_FOR('CANCELLED', 120)")
+    assert status_of(cur, "long_job") == "CANCELLED"
+    hist = {h["NAME"]: h["STATUS"] for h in rows(cur, "SELECT name, status FROM TABLE(SNOWFLAKE.SPCS.GET_JOB_HISTORY())")}
+    assert hist == {"BAD_JOB": "FAILED", "LONG_JOB": "CANCELLED"}
+    wait_for(lambda: not owned_containers(srv), 60, "the cancelled job's container to go")
+
+
+def test_sync_job_cancelled_by_statement_timeout_and_by_session_close(spcs):
+    srv, c = spcs()
+    cur = c.cursor()
+    cur.execute("ALTER SESSION SET STATEMENT_TIMEOUT_IN_SECONDS = 5")
+    with pytest.raises(snowflake.connector.errors.ProgrammingError) as err:
+        cur.execute(f"EXECUTE JOB SERVICE IN COMPUTE POOL tutorial_compute_pool NAME = slow_job FROM SPECIFICATION $${job_spec('sleep', '600')}$$")
+    assert err.value.errno == 630
+    cur.execute("ALTER SESSION UNSET STATEMENT_TIMEOUT_IN_SECONDS")
+    cur.execute("CALL slow_job!SPCS_WAIT_FOR('CANCELLED', 120)")
+
+    # A synchronous job whose client closes its session.
+    other = srv.connect()
+    ocur = other.cursor()
+    ocur.execute("USE SCHEMA tutorial_db.data_schema")
+    failure: list[BaseException] = []
+
+    def run():
+        try:
+            ocur.execute(f"EXECUTE JOB SERVICE IN COMPUTE POOL tutorial_compute_pool NAME = orphan_job FROM SPECIFICATION $${job_spec('sleep', '600')}$$")
+        except BaseException as e:  # noqa: BLE001 (the statement is expected to end with an error)
+            failure.append(e)
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    wait_for(lambda: rows(cur, "SHOW JOB SERVICES LIKE 'ORPHAN_JOB'") and status_of(cur, "orphan_job") == "RUNNING", 120, "the job to run")
+    other.close()
+    cur.execute("CALL orphan_job!SPCS_WAIT_FOR('CANCELLED', 120)")
+    t.join(60)
+    # An asynchronous job outlives its session.
+    third = srv.connect()
+    tcur = third.cursor()
+    tcur.execute("USE SCHEMA tutorial_db.data_schema")
+    tcur.execute(f"EXECUTE JOB SERVICE IN COMPUTE POOL tutorial_compute_pool NAME = free_job ASYNC = TRUE FROM SPECIFICATION $${job_spec('exit', '0', '2')}$$")
+    third.close()
+    cur.execute("CALL free_job!SPCS_WAIT_FOR('DONE', 120)")
