@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
+use parking_lot::Mutex;
 use driver::{ContainerInfo, ContainerSpec, Mount, NetworkAttach, NetworkSpec, OWNER_LABEL, Restart};
 use sql::objects::{ComputePool, instance_family};
 use sql::spcs::{ContainerState, InstanceState, Service};
@@ -75,6 +76,12 @@ impl Controller {
         if let Some(gw) = self.gateways.lock().get(&name).cloned() {
             return Ok((name, gw));
         }
+        // One creator at a time: services start concurrently, and Docker's API 1.41 creates a second
+        // network of the same name rather than refusing it.
+        let _creating = self.network_lock.lock().await;
+        if let Some(gw) = self.gateways.lock().get(&name).cloned() {
+            return Ok((name, gw));
+        }
         let labels = BTreeMap::from([(OWNER_LABEL.to_string(), self.cfg.owner.clone()), ("floe.schema".to_string(), format!("{}.{}", svc.database, svc.schema))]);
         let info = self.driver.ensure_network(&NetworkSpec { name: name.clone(), labels }).await?;
         if let Some(gw) = &info.gateway {
@@ -96,7 +103,7 @@ impl Controller {
         id: u32,
         prev: Option<&InstanceState>,
         pool: Option<&ComputePool>,
-        placed: &mut std::collections::HashMap<String, Vec<(u32, Capacity)>>,
+        placed: &Mutex<std::collections::HashMap<String, Vec<(u32, Capacity)>>>,
     ) -> InstanceState {
         let now = now_ms();
         let mut inst = InstanceState {
@@ -143,7 +150,7 @@ impl Controller {
         id: u32,
         prev: Option<&InstanceState>,
         pool: Option<&ComputePool>,
-        placed: &mut std::collections::HashMap<String, Vec<(u32, Capacity)>>,
+        placed: &Mutex<std::collections::HashMap<String, Vec<(u32, Capacity)>>>,
         inst: &mut InstanceState,
     ) -> Result<(), Failure> {
         let Some(pool) = pool else { return Err(Failure::Pending(format!("Compute pool {} does not exist.", svc.compute_pool))) };
@@ -155,15 +162,20 @@ impl Controller {
         if need.gpu > 0 && !std::path::Path::new("/dev/nvidia0").exists() {
             return Err(Failure::Pending("Unschedulable: this host has no GPU for the nvidia.com/gpu request.".into()));
         }
-        let on_pool = placed.entry(svc.compute_pool.clone()).or_default();
-        let node = match prev.and_then(|p| p.node) {
-            Some(n) => n,
-            None => match status::place(pool.max_nodes.max(1) as u32, capacity, on_pool, need) {
+        let node = {
+            // Placement is decided under the lock: services start concurrently.
+            let mut placed = placed.lock();
+            let on_pool = placed.entry(svc.compute_pool.clone()).or_default();
+            let node = match prev.and_then(|p| p.node) {
                 Some(n) => n,
-                None => return Err(Failure::Pending("Unschedulable due to insufficient resources".into())),
-            },
+                None => match status::place(pool.max_nodes.max(1) as u32, capacity, on_pool, need) {
+                    Some(n) => n,
+                    None => return Err(Failure::Pending("Unschedulable due to insufficient resources".into())),
+                },
+            };
+            on_pool.push((node, need));
+            node
         };
-        on_pool.push((node, need));
         inst.node = Some(node);
         // Every image first, so a missing one creates nothing.
         let mut images = Vec::new();

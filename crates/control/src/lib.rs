@@ -85,6 +85,8 @@ pub struct Controller {
     stopping: Arc<Mutex<HashSet<String>>>,
     /// Service incarnations whose resource attributes this process has recorded in the log store.
     described: Mutex<HashSet<String>>,
+    /// Held while a network is created (`instance::ensure_network`).
+    network_lock: tokio::sync::Mutex<()>,
     /// When finished jobs and old telemetry were last purged.
     last_purge: Mutex<Option<std::time::Instant>>,
 }
@@ -120,6 +122,7 @@ impl Controller {
             probes: Mutex::new(HashMap::new()),
             stopping: Arc::new(Mutex::new(HashSet::new())),
             described: Mutex::new(HashSet::new()),
+            network_lock: tokio::sync::Mutex::new(()),
             last_purge: Mutex::new(None),
         })
     }
@@ -201,12 +204,22 @@ impl Controller {
         }
         let mut ops = Vec::new();
         let mut started = false;
-        for (scope, svc) in &services {
+        // Services are driven concurrently (their Docker calls overlap); placement is serialised by `placed`.
+        let placed = Mutex::new(placed);
+        let passes = services.iter().map(|(_, svc)| {
             let old = states.get(&svc.uid).cloned().unwrap_or_else(|| ServiceState { uid: svc.uid.clone(), status: "PENDING".into(), ..Default::default() });
             let mine = by_uid.remove(&svc.uid).unwrap_or_default();
             let pool = pools.get(&svc.compute_pool);
             let had = mine.len();
-            let mut next = self.reconcile_service(svc, &old, mine, pool, &mut placed).await;
+            let placed = &placed;
+            async move {
+                let next = self.reconcile_service(svc, &old, mine, pool, placed).await;
+                (old, next, had)
+            }
+        });
+        let results = futures::future::join_all(passes.collect::<Vec<_>>()).await;
+        for ((scope, svc), (old, mut next, had)) in services.iter().zip(results) {
+            let pool = pools.get(&svc.compute_pool);
             started |= next.instances.iter().flat_map(|i| i.containers.iter()).filter(|c| c.runtime_id.is_some()).count() > had;
             if next != (ServiceState { updated_on: next.updated_on, ..old.clone() }) || states.get(&svc.uid).is_none() {
                 if next.status != old.status && svc_status::is_terminal(&next.status) {
@@ -324,7 +337,7 @@ impl Controller {
         old: &ServiceState,
         containers: Vec<ContainerInfo>,
         pool: Option<&ComputePool>,
-        placed: &mut HashMap<String, Vec<(u32, status::Capacity)>>,
+        placed: &Mutex<HashMap<String, Vec<(u32, status::Capacity)>>>,
     ) -> ServiceState {
         let spec = match spec::parse(&svc.spec_text) {
             Ok(spec) => spec,
