@@ -177,3 +177,31 @@ def test_sync_job_cancelled_by_statement_timeout_and_by_session_close(spcs):
     tcur.execute(f"EXECUTE JOB SERVICE IN COMPUTE POOL tutorial_compute_pool NAME = free_job ASYNC = TRUE FROM SPECIFICATION $${job_spec('exit', '0', '2')}$$")
     third.close()
     cur.execute("CALL free_job!SPCS_WAIT_FOR('DONE', 120)")
+
+
+def test_a_job_that_ends_while_floe_is_down(spcs):
+    import signal
+    srv, c = spcs()
+    cur = c.cursor()
+    cur.execute(f"EXECUTE JOB SERVICE IN COMPUTE POOL tutorial_compute_pool NAME = offline_job ASYNC = TRUE FROM SPECIFICATION $${job_spec('exit', '0', '3')}$$")
+    cur.execute("CALL offline_job!SPCS_WAIT_FOR('RUNNING', 120)")
+    srv.proc.send_signal(signal.SIGKILL)
+    srv.proc.wait()
+    # The container ends while floe is down.
+    (cid,) = owned_containers(srv)
+    wait_for(lambda: docker_state(cid) == "exited", 60, "the job's container to exit")
+    srv.start()
+    c2 = srv.connect()
+    cur2 = c2.cursor()
+    cur2.execute("USE SCHEMA tutorial_db.data_schema")
+    cur2.execute("CALL offline_job!SPCS_WAIT_FOR('DONE', 120)")
+    (hist,) = rows(cur2, "SELECT status, completed_time FROM TABLE(SNOWFLAKE.SPCS.GET_JOB_HISTORY())")
+    assert hist["STATUS"] == "DONE" and hist["COMPLETED_TIME"] is not None
+    logs = rows(cur2, "SELECT log FROM TABLE(offline_job!SPCS_GET_LOGS())")
+    assert [r["LOG"] for r in logs] == ["exiting with 0"]
+    wait_for(lambda: not owned_containers(srv), 60, "the finished job's container to be removed")
+
+
+def docker_state(cid: str) -> str:
+    from test_containers import docker
+    return docker("inspect", "-f", "{{.State.Status}}", cid).strip()

@@ -237,11 +237,18 @@ impl Controller {
         first: Option<String>,
     ) -> Result<ContainerSpec, String> {
         let catalog = self.engine.store().snapshot();
+        // How the container reaches floe: https at SNOWFLAKE_HOST:443 (an /etc/hosts entry for the
+        // gateway), or plain http at the gateway address when floe serves no https on its networks.
+        let tls = self.cfg.tls.as_ref().filter(|_| gateway.is_some());
+        let (host, port, protocol) = match tls {
+            Some(t) => (t.host.clone(), t.port, "https"),
+            None => (gateway.unwrap_or("127.0.0.1").to_string(), self.cfg.port, "http"),
+        };
         let mut env: Vec<(String, String)> = vec![
             ("SNOWFLAKE_ACCOUNT".into(), self.cfg.account.clone()),
-            ("SNOWFLAKE_HOST".into(), gateway.unwrap_or("127.0.0.1").to_string()),
-            ("SNOWFLAKE_PORT".into(), self.cfg.port.to_string()),
-            ("SNOWFLAKE_PROTOCOL".into(), "http".into()),
+            ("SNOWFLAKE_HOST".into(), host.clone()),
+            ("SNOWFLAKE_PORT".into(), port.to_string()),
+            ("SNOWFLAKE_PROTOCOL".into(), protocol.into()),
             ("SNOWFLAKE_DATABASE".into(), svc.database.clone()),
             ("SNOWFLAKE_SCHEMA".into(), svc.schema.clone()),
             ("SNOWFLAKE_SERVICE_NAME".into(), svc.name.clone()),
@@ -255,6 +262,18 @@ impl Controller {
         env.push(("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT".into(), otel.clone()));
         env.push(("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT".into(), otel));
         let mut mounts = Vec::new();
+        let mut extra_hosts = Vec::new();
+        if let (Some(t), Some(gw)) = (tls, gateway) {
+            extra_hosts.push(format!("{}:{gw}", t.host));
+            mounts.push(Mount::Bind { source: t.ca_file.display().to_string(), target: crate::CA_PATH.into(), read_only: true });
+            mounts.push(Mount::Bind { source: t.bundle_file.display().to_string(), target: crate::CA_BUNDLE_PATH.into(), read_only: true });
+            for var in ["REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE"] {
+                env.push((var.into(), crate::CA_BUNDLE_PATH.into()));
+            }
+            // The connector's OCSP cache server is on the internet; floe's certificates have no OCSP
+            // responder (the connector fails open on them).
+            env.push(("SF_OCSP_RESPONSE_CACHE_SERVER_ENABLED".into(), "false".into()));
+        }
         let dir = self.run_dir(svc, instance, &c.name);
         std::fs::create_dir_all(&dir).map_err(|e| format!("cannot prepare {}: {e}", dir.display()))?;
         if c.mount_session_token {
@@ -271,9 +290,10 @@ impl Controller {
             }
             if connection {
                 let toml = format!(
-                    "[default]\nhost = \"{}\"\nport = {}\nprotocol = \"http\"\naccount = \"{}\"\nauthenticator = \"oauth\"\ntoken_file_path = \"{}/token\"\ndatabase = \"{}\"\nschema = \"{}\"\n",
-                    gateway.unwrap_or("127.0.0.1"),
-                    self.cfg.port,
+                    "[default]\nhost = \"{}\"\nport = {}\nprotocol = \"{}\"\naccount = \"{}\"\nauthenticator = \"oauth\"\ntoken_file_path = \"{}/token\"\ndatabase = \"{}\"\nschema = \"{}\"\n",
+                    host,
+                    port,
+                    protocol,
                     self.cfg.account,
                     target,
                     svc.database,
@@ -364,7 +384,7 @@ impl Controller {
             env,
             labels,
             network,
-            extra_hosts: Vec::new(),
+            extra_hosts,
             cpu_limit,
             memory_limit: c.resources.limits.memory,
             gpus: c.resources.limits.gpu.filter(|g| *g > 0),

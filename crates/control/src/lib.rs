@@ -63,7 +63,30 @@ pub struct Config {
     pub registry_address: String,
     /// Resync period when nothing wakes the loop.
     pub tick: Duration,
+    /// How containers reach floe over https, when floe serves it on its networks (None: plain http at
+    /// the gateway address and `port`).
+    pub tls: Option<ContainerTls>,
 }
+
+/// floe's https front door for containers: SNOWFLAKE_HOST resolves (an /etc/hosts entry) to the
+/// network's gateway, where floe serves the protocol on `port` with a certificate of floe's CA.
+#[derive(Debug, Clone)]
+pub struct ContainerTls {
+    /// The host name containers use (SNOWFLAKE_HOST).
+    pub host: String,
+    /// The https port (443 in Snowflake).
+    pub port: u16,
+    /// floe's CA certificate (PEM file on the host), mounted at `CA_PATH`.
+    pub ca_file: PathBuf,
+    /// The host's trusted roots plus floe's CA (PEM file on the host), mounted at `CA_BUNDLE_PATH`.
+    pub bundle_file: PathBuf,
+}
+
+/// Where containers find floe's CA certificate.
+pub const CA_PATH: &str = "/snowflake/floe/ca.pem";
+/// Where containers find the trusted roots plus floe's CA; REQUESTS_CA_BUNDLE, SSL_CERT_FILE and
+/// CURL_CA_BUNDLE name it.
+pub const CA_BUNDLE_PATH: &str = "/snowflake/floe/ca-bundle.pem";
 
 /// Issues the session tokens containers find under `/snowflake/session/token`.
 pub trait TokenIssuer: Send + Sync {

@@ -34,6 +34,7 @@ async fn fixture() -> Fixture {
         account: "floe".into(),
         port: 8080,
         registry_address: "127.0.0.1:8080".into(),
+        tls: None,
         tick: Duration::from_secs(3600),
     };
     let controller = control::Controller::new(cfg, engine.clone(), Arc::new(fake.clone()), logs, None, Box::new(|_| {}));

@@ -172,7 +172,11 @@ async fn start_control_plane(args: &ServerArgs, engine: &sql::Engine, sessions: 
     info!(runtime = %described, "container runtime connected");
     engine.spcs().set_available(Ok(described));
     // floe listens on the gateway address of each network it creates, so containers reach it at
-    // SNOWFLAKE_HOST; nothing else beyond loopback.
+    // SNOWFLAKE_HOST (https on 443 when it may bind that port, else plain http); nothing else beyond
+    // loopback.
+    let tls = container_tls(&args.data_dir)?;
+    let acceptor = tls.as_ref().map(|(_, a)| a.clone());
+    let tls_port = tls.as_ref().map(|(t, _)| t.port);
     let (gw_tx, mut gw_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
     tokio::spawn(async move {
         let mut bound = std::collections::HashSet::new();
@@ -190,6 +194,15 @@ async fn start_control_plane(args: &ServerArgs, engine: &sql::Engine, sessions: 
                 }
                 Err(e) => warn!(address = %gw, error = %e, "cannot listen for containers"),
             }
+            if let (Some(acceptor), Some(tls_port)) = (&acceptor, tls_port) {
+                match tokio::net::TcpListener::bind((gw.as_str(), tls_port)).await {
+                    Ok(l) => {
+                        info!(address = %format!("{gw}:{tls_port}"), "listening for containers over https");
+                        tokio::spawn(serve_tls(l, acceptor.clone(), app.clone()));
+                    }
+                    Err(e) => warn!(address = %gw, error = %e, "cannot listen for containers over https"),
+                }
+            }
         }
     });
     let cfg = control::Config {
@@ -200,6 +213,7 @@ async fn start_control_plane(args: &ServerArgs, engine: &sql::Engine, sessions: 
         port,
         registry_address: engine.config().registry_address.clone(),
         tick: Duration::from_millis(env_u64("FLOE_RECONCILE_MS", 1000)),
+        tls: tls.map(|(t, _)| t),
     };
     let controller = control::Controller::new(
         cfg,
@@ -213,6 +227,59 @@ async fn start_control_plane(args: &ServerArgs, engine: &sql::Engine, sessions: 
     );
     controller.spawn();
     Ok(())
+}
+
+/// The host name containers reach floe by (SNOWFLAKE_HOST), resolved in each container to its
+/// network's gateway.
+const CONTAINER_HOST: &str = "snowflake.floe.internal";
+
+/// floe's https front door for containers: its CA (kept in `<data-dir>/tls`), a bundle of the host's
+/// roots plus that CA for the containers, and an acceptor for CONTAINER_HOST. None when disabled
+/// (`FLOE_CONTAINER_TLS_PORT=0`) or when floe may not bind the port (443 needs root or
+/// CAP_NET_BIND_SERVICE): containers then use plain http at the gateway address.
+fn container_tls(data_dir: &std::path::Path) -> anyhow::Result<Option<(control::ContainerTls, tls::TlsAcceptor)>> {
+    let port = env_u64("FLOE_CONTAINER_TLS_PORT", 443) as u16;
+    if port == 0 {
+        return Ok(None);
+    }
+    if let Err(e) = std::net::TcpListener::bind(("127.0.0.1", port))
+        && e.kind() == std::io::ErrorKind::PermissionDenied
+    {
+        warn!(port, "floe may not bind port {port}: containers reach it over plain http (run as root or grant CAP_NET_BIND_SERVICE for https)");
+        return Ok(None);
+    }
+    let dir = std::fs::canonicalize(data_dir)?.join("tls");
+    let authority = tls::Authority::load_or_create(&dir)?;
+    let roots = ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"].iter().find_map(|p| std::fs::read_to_string(p).ok()).unwrap_or_default();
+    let bundle_file = dir.join("ca-bundle.pem");
+    let tmp = dir.join("ca-bundle.pem.tmp");
+    std::fs::write(&tmp, format!("{roots}\n# floe local CA\n{}", authority.ca_pem()))?;
+    std::fs::rename(&tmp, &bundle_file)?;
+    let acceptor = authority.acceptor(&[CONTAINER_HOST.to_string()])?;
+    Ok(Some((control::ContainerTls { host: CONTAINER_HOST.into(), port, ca_file: dir.join("ca.pem"), bundle_file }, acceptor)))
+}
+
+/// Serves the protocol over TLS on one listener.
+async fn serve_tls(listener: tokio::net::TcpListener, acceptor: tls::TlsAcceptor, app: axum::Router) {
+    loop {
+        let (tcp, _) = match listener.accept().await {
+            Ok(conn) => conn,
+            Err(e) => {
+                warn!(error = %e, "https accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let acceptor = acceptor.clone();
+        let app = app.clone();
+        tokio::spawn(async move {
+            let Ok(stream) = acceptor.accept(tcp).await else { return };
+            let service = hyper_util::service::TowerToHyperService::new(app);
+            let _ = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+        });
+    }
 }
 
 async fn shutdown_signal() {

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Builds the local image `floe-python:latest` for the tests of containers that run SQL: a Debian bookworm
+# root file system (debootstrap: minbase + python3 + ca-certificates; nothing can be pulled from a
+# registry here) with the three lines of snowflake-connector-python copied from the host's virtualenvs
+# (pip cannot reach PyPI from inside a container on this network):
+#   /opt/sf3  .venv-clients/sf3 (connector 3.x, Snowpark)      /opt/sf4  .venv-clients/sf4 (connector 4.x)
+#   /opt/sf5  .venv (connector 5.x)
+# and the test programs of tests/e2e/images/python under /app. A container picks its line with
+# PYTHONPATH=/opt/sfN. Skipped when the image exists (REBUILD=1 forces it).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+IMAGE=floe-python:latest
+if [ -z "${REBUILD:-}" ] && docker image inspect "$IMAGE" >/dev/null 2>&1; then
+    echo "build-python-image: $IMAGE exists"
+    exit 0
+fi
+command -v debootstrap >/dev/null || apt-get install -y -q debootstrap >/dev/null
+work="$(mktemp -d /tmp/floe-python-XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+debootstrap --variant=minbase --include=python3,ca-certificates bookworm "$work/root" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 \
+    || { tail -20 "$work/debootstrap.log"; exit 1; }
+site() { echo "$1"/lib/python3.*/site-packages; }
+cp -a "$(site "$ROOT/.venv-clients/sf3")" "$work/root/opt/sf3"
+cp -a "$(site "$ROOT/.venv-clients/sf4")" "$work/root/opt/sf4"
+cp -a "$(site "$ROOT/.venv")" "$work/root/opt/sf5"
+mkdir -p "$work/root/app"
+cp "$ROOT"/tests/e2e/images/python/*.py "$work/root/app/"
+rm -rf "$work/root/var/cache/apt" "$work/root/var/lib/apt/lists"
+tar -C "$work/root" -c . | docker import -c 'ENV PYTHONDONTWRITEBYTECODE=1' -c 'WORKDIR /app' - "$IMAGE" >/dev/null
+echo "build-python-image: $IMAGE ($(docker image inspect -f '{{.Size}}' "$IMAGE") bytes)"
