@@ -52,9 +52,11 @@ impl Controller {
     }
 
     /// Resolves a spec image to an image present in the runtime: its id and the name it was found by.
+    /// An image the runtime lacks is pulled from floe's registry.
     async fn resolve_image(&self, image: &str) -> Result<Option<(String, String)>, driver::Error> {
         let mut candidates = Vec::new();
-        if let Ok(r) = spec::parse_image(image) {
+        let parsed = spec::parse_image(image).ok();
+        if let Some(r) = &parsed {
             if let Some(d) = &r.digest {
                 candidates.push(d.clone());
             }
@@ -67,7 +69,17 @@ impl Controller {
                 return Ok(Some((id, name)));
             }
         }
-        Ok(None)
+        // Whatever registry host the spec names (a Snowflake account's, floe's), floe's registry serves it.
+        let Some(r) = parsed else { return Ok(None) };
+        let name = match &r.digest {
+            Some(d) => format!("{}/{}@{d}", self.cfg.registry_address, r.repository_path()),
+            None => format!("{}/{}", self.cfg.registry_address, r.local_name()),
+        };
+        match self.driver.pull(&name, self.cfg.registry_credentials.as_ref()).await {
+            Ok(id) => Ok(Some((id, name))),
+            Err(driver::Error::ImageNotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     async fn ensure_network(&self, svc: &Service) -> Result<(String, Option<String>), driver::Error> {
