@@ -268,8 +268,8 @@ async fn privileges_and_names() {
     let a = h.call("POST", "/v2/db/sc/nope/app/blobs/uploads/", &[], vec![]).await;
     assert_eq!(a.code(), "NAME_UNKNOWN");
     // Names: four or more lower-case components.
-    for bad in ["/v2/db/sc/repo/blobs/uploads/", "/v2/db/sc/repo/App/tags/list", "/v2/db/sc/repo/a..b/tags/list"] {
-        let a = h.call("GET", bad, &[], vec![]).await;
+    for (method, bad) in [("POST", "/v2/db/sc/repo/blobs/uploads/"), ("GET", "/v2/db/sc/repo/App/tags/list"), ("GET", "/v2/db/sc/repo/a..b/tags/list")] {
+        let a = h.call(method, bad, &[], vec![]).await;
         assert_eq!(a.code(), "NAME_INVALID", "{bad}");
     }
     let a = h.call("GET", "/v2/db/sc/repo/team/app__x/tags/list", &[], vec![]).await;
