@@ -104,7 +104,11 @@ pub fn registry_access(engine: &Engine, user: &str, role: &str, path: &str, writ
     let access = crate::access::Access::of(engine, &session, &catalog);
     let obj = crate::access::privileges::Securable::schema_object(IMAGE_REPOSITORY, &repo.database, &repo.schema, &repo.name);
     let privileges: &[&str] = if write { &["WRITE"] } else { &["READ", "WRITE"] };
-    if access.require_schema_usage(&catalog, &repo.database, &repo.schema).is_ok() && access.has_any(&catalog, privileges, &obj) {
+    // Without USAGE on its schema the repository does not exist for the role (as a stage's does not).
+    if access.require_schema_usage(&catalog, &repo.database, &repo.schema).is_err() {
+        return Err(RegistryDenial::Unknown);
+    }
+    if access.has_any(&catalog, privileges, &obj) {
         return Ok(repo.created_on);
     }
     if access.can_see(&catalog, &obj) {
