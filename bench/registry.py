@@ -16,6 +16,7 @@ Needs a Docker engine, the test images (bash scripts/build-test-images.sh) and `
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import shutil
@@ -70,6 +71,25 @@ def push_pull(archive: Path, target: str, env: dict) -> tuple[float, float]:
     return push_s, pull_s
 
 
+def raw_blob(addr: str, name: str, blob: Path, digest: str, user: str | None) -> tuple[float, float]:
+    """The registry alone: one blob uploaded (POST, then PUT with the body and its digest) and downloaded
+    with curl, no engine, no compression."""
+    auth = ["-u", user] if user else []
+    t0 = time.perf_counter()
+    head = subprocess.run(["curl", "-sf", "-D", "-", "-o", "/dev/null", "-X", "POST", *auth, f"http://{addr}/v2/{name}/blobs/uploads/"],
+                          capture_output=True, text=True, check=True).stdout
+    location = next(line.split(":", 1)[1].strip() for line in head.splitlines() if line.lower().startswith("location:"))
+    if location.startswith("/"):
+        location = f"http://{addr}{location}"
+    sep = "&" if "?" in location else "?"
+    subprocess.run(["curl", "-sf", "-o", "/dev/null", "-X", "PUT", *auth, "-H", "Content-Type: application/octet-stream",
+                    "--data-binary", f"@{blob}", f"{location}{sep}digest={digest}"], check=True)
+    up = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    subprocess.run(["curl", "-sf", "-o", "/dev/null", *auth, f"http://{addr}/v2/{name}/blobs/{digest}"], check=True)
+    return up, time.perf_counter() - t0
+
+
 def baseline_registry(work: Path, run: int) -> tuple[subprocess.Popen, str]:
     binary = shutil.which("docker-registry")
     if binary is None:
@@ -112,9 +132,14 @@ def main() -> None:
         env = dict(os.environ, DOCKER_CONFIG=str(docker_cfg))
         srv = Server(args.bin, work)
         floe_push, floe_pull, base_push, base_pull = [], [], [], []
+        blob = work / "blob.bin"
+        blob.write_bytes(os.urandom(mb << 20))
+        blob_digest = "sha256:" + hashlib.sha256(blob.read_bytes()).hexdigest()
+        raw_floe, raw_base = [], []
         try:
             srv.start()
-            cur = srv.connect().cursor()
+            conn = srv.connect()
+            cur = conn.cursor()
             cur.execute("CREATE DATABASE bench_db")
             cur.execute("CREATE SCHEMA bench_db.s")
             cur.execute("CREATE IMAGE REPOSITORY bench_db.s.repo")
@@ -138,7 +163,18 @@ def main() -> None:
                     proc.wait()
                 base_push.append(ps)
                 base_pull.append(pl)
+            for run in range(runs):
+                log(f"raw blob {run + 1}")
+                cur.execute("CREATE OR REPLACE IMAGE REPOSITORY bench_db.s.repo")
+                raw_floe.append(raw_blob(host, "bench_db/s/repo/raw", blob, blob_digest, f"ADMIN:{PASSWORD}"))
+                proc, addr = baseline_registry(work, runs + run)
+                try:
+                    raw_base.append(raw_blob(addr, "bench/raw", blob, blob_digest, None))
+                finally:
+                    proc.terminate()
+                    proc.wait()
             stored = sum(f.stat().st_size for f in (srv.data_dir / "registry" / "blobs").rglob("*") if f.is_file())
+            conn.close()
         finally:
             srv.kill()
             subprocess.run(["docker", "rmi", SOURCE], capture_output=True)
@@ -151,6 +187,14 @@ def main() -> None:
         ]
         print_table(["what", "floe (median)", "docker-registry (median)", "floe / baseline", "floe rate (image tar)", "floe runs"], rows,
                     f"docker push / pull, {archive.stat().st_size / (1 << 20):.0f} MiB image (docker save size)")
+        rate = lambda secs: f"{mb / secs:.0f} MiB/s"  # noqa: E731
+        raw_rows = []
+        for i, what in enumerate(["upload", "download"]):
+            f = median([r[i] for r in raw_floe])
+            b = median([r[i] for r in raw_base])
+            raw_rows.append([what, f"{f:.2f} s ({rate(f)})", f"{b:.2f} s ({rate(b)})", f"{f / b:.2f}"])
+        print_table(["what", "floe (median)", "docker-registry (median)", "floe / baseline"], raw_rows,
+                    f"one {mb} MiB blob with curl (POST + PUT with digest; GET), no engine")
         print(f"floe registry blobs after the last run: {stored / (1 << 20):.0f} MiB")
 
 

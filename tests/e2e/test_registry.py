@@ -73,7 +73,7 @@ def test_login_push_pull_show_and_run(registry):
     srv, conn, url, made, tmp = registry
     host = url.split("/")[0]
     assert url == f"{host}/tutorial_db/data_schema/tutorial_repository"
-    assert host != f"127.0.0.1:{srv.port}", "the registry has its own listener"
+    assert host == srv.registry and srv.registry_port != srv.port, "the registry has its own listener"
     admin_cfg = tmp / "docker-admin"
     admin_cfg.mkdir()
 

@@ -257,7 +257,9 @@ impl RuntimeDriver for DockerDriver {
         while let Some(step) = progress.next().await {
             if let Err(e) = step {
                 let text = e.to_string();
-                return Err(if text.contains("manifest unknown") || text.contains("not found") || text.contains("name unknown") {
+                // What engines say when the registry has no such image or repository.
+                let missing = ["manifest unknown", "not found", "name unknown", "does not exist"];
+                return Err(if missing.iter().any(|m| text.contains(m)) {
                     Error::ImageNotFound(format!("{image} ({text})"))
                 } else {
                     Error::Runtime(text)
