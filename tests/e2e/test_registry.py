@@ -126,6 +126,21 @@ $$""")
     cols = [d.name for d in cur.description]
     assert dict(zip(cols, cur.fetchone()))["status"] == "RUNNING"
 
+    # An image the registry does not have either: the service waits, saying why.
+    cur.execute("""CREATE SERVICE missing_service IN COMPUTE POOL tutorial_compute_pool FROM SPECIFICATION $$
+spec:
+  containers:
+  - name: main
+    image: /tutorial_db/data_schema/tutorial_repository/never_pushed:v1
+$$""")
+
+    def pull_failed():
+        s = json.loads(one_value(cur, "SELECT SYSTEM$GET_SERVICE_STATUS('missing_service')"))
+        return s if s and "Failed to pull image" in s[0]["message"] else None
+
+    status = wait_for(pull_failed, timeout=60, what="the missing image's status")
+    assert status[0]["status"] == "PENDING", status
+
 
 def one_value(cur, sql: str):
     cur.execute(sql)
