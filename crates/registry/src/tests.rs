@@ -326,3 +326,24 @@ async fn drop_hides_images_and_gc_frees_blobs() {
     let a = h.call("GET", "/v2/db/sc/hidden/app/manifests/v1", &[], vec![]).await;
     assert_eq!(a.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn images_and_open_uploads_survive_a_restart() {
+    let h = harness();
+    let (digest, manifest) = h.push_image("db/sc/repo/app", "v1").await;
+    let a = h.call("POST", "/v2/db/sc/repo/app/blobs/uploads/", &[], vec![]).await;
+    let location = a.header("location");
+    h.call("PATCH", &location, &[], b"first half, ".to_vec()).await;
+    // A new process over the same data dir (the running hashes are gone with the old one).
+    let reopened = Harness { registry: Registry::open(h._dir.path(), h.fake.clone()).unwrap(), fake: h.fake.clone(), _dir: h._dir };
+    let a = reopened.call("GET", "/v2/db/sc/repo/app/manifests/v1", &[], vec![]).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.body, manifest);
+    assert_eq!(a.header("docker-content-digest"), digest);
+    reopened.registry.collect().await.unwrap();
+    let a = reopened.call("PATCH", &location, &[("content-range", "12-22")], b"second half".to_vec()).await;
+    assert_eq!(a.header("range"), "0-22");
+    let whole = digest_of(b"first half, second half");
+    let a = reopened.call("PUT", &format!("{location}?digest={whole}"), &[], vec![]).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&a.body));
+}
