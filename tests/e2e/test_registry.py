@@ -124,7 +124,13 @@ $$""")
     assert docker("image", "inspect", "-f", "{{.Id}}", image).strip() == local_id
     cur.execute("DESCRIBE SERVICE pushed_service")
     cols = [d.name for d in cur.description]
-    assert dict(zip(cols, cur.fetchone()))["status"] == "RUNNING"
+    desc = dict(zip(cols, cur.fetchone()))
+    assert desc["status"] == "RUNNING"
+    # The manifest digest the service runs is recorded (DESCRIBE's spec, SHOW SERVICE CONTAINERS).
+    assert f'sha256: "@{digest}"' in desc["spec"], desc["spec"]
+    cur.execute("SHOW SERVICE CONTAINERS IN SERVICE pushed_service")
+    cols = [d.name for d in cur.description]
+    assert dict(zip(cols, cur.fetchone()))["image_digest"] == digest
 
     # An image the registry does not have either: the service waits, saying why.
     cur.execute("""CREATE SERVICE missing_service IN COMPUTE POOL tutorial_compute_pool FROM SPECIFICATION $$

@@ -181,7 +181,11 @@ impl Controller {
         let mut images = Vec::new();
         for c in &spec.containers {
             match self.resolve_image(&c.image).await {
-                Ok(Some((id, _name))) => images.push(id),
+                Ok(Some((id, name))) => {
+                    // The manifest digest when the image came from (or went to) a registry, else its id.
+                    let digest = self.driver.repo_digest(&name).await.ok().flatten();
+                    images.push((id, digest));
+                }
                 Ok(None) => {
                     let msg = format!("Failed to pull image: {} is in neither floe's registry nor the local Docker engine", self.shown_image(&c.image));
                     return Err(if svc.is_job { Failure::Failed(msg) } else { Failure::Pending(msg) });
@@ -192,7 +196,7 @@ impl Controller {
         let (network, gateway) = self.ensure_network(svc).await.map_err(|e| Failure::Pending(format!("Compute pool node(s) are being provisioned ({e})")))?;
         let mut created: Vec<String> = Vec::new();
         for (i, c) in spec.containers.iter().enumerate() {
-            let cspec = self.container_spec(svc, spec, c, id, &images[i], &network, gateway.as_deref(), created.first().cloned());
+            let cspec = self.container_spec(svc, spec, c, id, &images[i].0, &network, gateway.as_deref(), created.first().cloned());
             let cspec = match cspec {
                 Ok(s) => s,
                 Err(msg) => {
@@ -206,7 +210,7 @@ impl Controller {
                     let cs = &mut inst.containers[i];
                     cs.runtime_id = Some(cid);
                     cs.message = "Waiting to start".into();
-                    cs.image_digest = Some(images[i].clone());
+                    cs.image_digest = Some(images[i].1.clone().unwrap_or_else(|| images[i].0.clone()));
                 }
                 Err(e) => {
                     self.remove_all(&created).await;
@@ -407,7 +411,8 @@ impl Controller {
                 status: st.into(),
                 message: msg,
                 image: self.shown_image(&sc.image),
-                image_digest: info.image_id.clone(),
+                // What the start recorded (a registry digest) for this very container, else its image id.
+                image_digest: prev_c.as_ref().filter(|p| p.runtime_id.as_deref() == Some(info.id.as_str())).and_then(|p| p.image_digest.clone()).or_else(|| info.image_id.clone()),
                 restart_count: info.restart_count,
                 start_time: info.started_at.as_deref().map(rfc3339_seconds),
                 last_exit_code,

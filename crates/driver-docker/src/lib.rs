@@ -244,6 +244,16 @@ impl RuntimeDriver for DockerDriver {
         }
     }
 
+    async fn repo_digest(&self, image: &str) -> Result<Option<String>> {
+        let info = match self.docker.inspect_image(image).await {
+            Ok(info) => info,
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => return Ok(None),
+            Err(e) => return Err(runtime_err(e)),
+        };
+        let (name, _) = split_reference(image);
+        Ok(info.repo_digests.unwrap_or_default().into_iter().find_map(|d| d.strip_prefix(&format!("{name}@")).map(str::to_string)))
+    }
+
     async fn pull(&self, image: &str, credentials: Option<&RegistryCredentials>) -> Result<String> {
         let (name, tag) = split_reference(image);
         let options = CreateImageOptions { from_image: Some(name.to_string()), tag: Some(tag.to_string()), ..Default::default() };

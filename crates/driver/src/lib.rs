@@ -229,6 +229,9 @@ pub trait RuntimeDriver: Send + Sync {
     async fn list_networks(&self, owner: &str) -> Result<Vec<String>>;
     /// The id (`sha256:…`) of an image present in the runtime, `None` if absent.
     async fn image_id(&self, image: &str) -> Result<Option<String>>;
+    /// The registry digest (`sha256:…` of the manifest) `image` was pulled or pushed with under its own
+    /// repository name (`host/path` of `host/path:tag`), if the runtime knows one.
+    async fn repo_digest(&self, image: &str) -> Result<Option<String>>;
     /// Pulls `image` (`host:port/path:tag` or `host:port/path@sha256:…`) from its registry with Basic
     /// `credentials`; returns the pulled image's id. `ImageNotFound` when the registry lacks it.
     async fn pull(&self, image: &str, credentials: Option<&RegistryCredentials>) -> Result<String>;
