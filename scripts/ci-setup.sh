@@ -57,6 +57,8 @@ have_cmd cc || need_apt+=(gcc)          # C compiler for the bundled SQLite of r
 have_cmd git || need_apt+=(git)
 have_cmd curl || need_apt+=(curl)       # scripts/quickstart.sh polls /healthz with curl
 have_pkg ca-certificates || need_apt+=(ca-certificates)
+have_cmd skopeo || need_apt+=(skopeo)   # tests/e2e/test_registry.py copies OCI layouts in and out
+have_cmd docker-registry || need_apt+=(docker-registry)   # bench/registry.py's baseline
 # (Docker, for the container tests, will be added here: docker.io.)
 
 if [ "${#need_apt[@]}" -gt 0 ]; then

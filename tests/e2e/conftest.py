@@ -49,6 +49,8 @@ STOP_TIMEOUT = 60.0  # seconds from SIGTERM to exit
 _FLOE_ENV = (
     "FLOE_DATA_DIR",
     "FLOE_LISTEN",
+    "FLOE_REGISTRY_LISTEN",
+    "FLOE_REGISTRY_ADDRESS",
     "FLOE_ACCOUNT",
     "FLOE_ADMIN_PASSWORD",
     "FLOE_URL",
@@ -105,6 +107,7 @@ class FloeServer:
         self.extra_env = dict(extra_env or {})
         self.proc: subprocess.Popen | None = None
         self.port: int | None = None
+        self.registry_port: int | None = None
         self.starts = 0
         self.stderr_path: Path | None = None
         self.stdout_path: Path | None = None
@@ -117,6 +120,11 @@ class FloeServer:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def registry(self) -> str:
+        """`host:port` of the server's image registry (the start of every repository_url)."""
+        return f"127.0.0.1:{self.registry_port}"
 
     @property
     def pid(self) -> int:
@@ -141,12 +149,15 @@ class FloeServer:
         assert not self.running(), "server already running"
         self.port = port or free_port(self._used_ports)
         self._used_ports.add(self.port)
+        self.registry_port = free_port(self._used_ports)
+        self._used_ports.add(self.registry_port)
         self.starts += 1
         self.stderr_path = self.log_dir / f"server-{self.starts}.stderr"
         self.stdout_path = self.log_dir / f"server-{self.starts}.stdout"
         env = base_env()
         if self.password is not None:  # None: the server generates DIR/admin-password
             env["FLOE_ADMIN_PASSWORD"] = self.password
+        env["FLOE_REGISTRY_LISTEN"] = self.registry
         env.update(self.extra_env)
         cmd = [str(self.binary), "server", "--data-dir", str(self.data_dir),
                "--listen", f"127.0.0.1:{self.port}", "--account", ACCOUNT]

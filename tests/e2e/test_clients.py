@@ -155,7 +155,7 @@ def test_tutorial_common_setup(connector, server):
     db = f"{connector['checks']['setup']['database']}_TUT"
     role = f"{connector['checks']['setup']['database']}_ROLE"
     assert setup["repos"] == [["TUTORIAL_REPOSITORY", role,
-                               f"127.0.0.1:{server.port}/{db.lower()}/data_schema/tutorial_repository"]]
+                               f"{server.registry}/{db.lower()}/data_schema/tutorial_repository"]]
     assert setup["context"] == [role, db, "DATA_SCHEMA", f"{connector['checks']['setup']['database']}_WH"]
     assert setup["pools"] == [[f"{connector['checks']['setup']['database']}_POOL", "IDLE", "CPU_X64_XS"]]
     assert setup["stages"] == ["TUTORIAL_STAGE"]
@@ -300,7 +300,7 @@ def test_snow_sql_file_runs_the_tutorial_setup(snow, tmp_path, server):
     repos = out[-1]
     assert [(r["name"], r["owner"], r["repository_url"]) for r in repos] == [
         ("TUTORIAL_REPOSITORY", f"SNOW_TUT_ROLE_{n}",
-         f"127.0.0.1:{server.port}/snow_tut_db_{n}/data_schema/tutorial_repository")]
+         f"{server.registry}/snow_tut_db_{n}/data_schema/tutorial_repository")]
     server.query(f"drop compute pool snow_tut_pool_{n}")
 
 
@@ -330,7 +330,7 @@ def test_snow_spcs_image_repository(snow, snow_db, server):
     created = snow.json("spcs", "image-repository", "create", name)
     assert created == {"status": f"Image Repository {name.upper()} successfully created."}
     listed = snow.json("spcs", "image-repository", "list")
-    url = f"127.0.0.1:{server.port}/{snow_db.lower()}/public/{name}"
+    url = f"{server.registry}/{snow_db.lower()}/public/{name}"
     assert [(r["name"], r["database_name"], r["schema_name"], r["repository_url"]) for r in listed] == [
         (name.upper(), snow_db, "PUBLIC", url)]
     assert snow.run("spcs", "image-repository", "url", name).stdout.strip() == url

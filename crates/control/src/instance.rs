@@ -53,9 +53,11 @@ impl Controller {
     }
 
     /// Resolves a spec image to an image present in the runtime: its id and the name it was found by.
+    /// An image the runtime lacks is pulled from floe's registry.
     async fn resolve_image(&self, image: &str) -> Result<Option<(String, String)>, driver::Error> {
         let mut candidates = Vec::new();
-        if let Ok(r) = spec::parse_image(image) {
+        let parsed = spec::parse_image(image).ok();
+        if let Some(r) = &parsed {
             if let Some(d) = &r.digest {
                 candidates.push(d.clone());
             }
@@ -68,7 +70,17 @@ impl Controller {
                 return Ok(Some((id, name)));
             }
         }
-        Ok(None)
+        // Whatever registry host the spec names (a Snowflake account's, floe's), floe's registry serves it.
+        let Some(r) = parsed else { return Ok(None) };
+        let name = match &r.digest {
+            Some(d) => format!("{}/{}@{d}", self.cfg.registry_address, r.repository_path()),
+            None => format!("{}/{}", self.cfg.registry_address, r.local_name()),
+        };
+        match self.driver.pull(&name, self.cfg.registry_credentials.as_ref()).await {
+            Ok(id) => Ok(Some((id, name))),
+            Err(driver::Error::ImageNotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     async fn ensure_network(&self, svc: &Service) -> Result<(String, Option<String>), driver::Error> {
@@ -181,7 +193,11 @@ impl Controller {
         let mut images = Vec::new();
         for c in &spec.containers {
             match self.resolve_image(&c.image).await {
-                Ok(Some((id, _name))) => images.push(id),
+                Ok(Some((id, name))) => {
+                    // The manifest digest when the image came from (or went to) a registry, else its id.
+                    let digest = self.driver.repo_digest(&name).await.ok().flatten();
+                    images.push((id, digest));
+                }
                 Ok(None) => {
                     let msg = format!("Failed to pull image: {} is in neither floe's registry nor the local Docker engine", self.shown_image(&c.image));
                     return Err(if svc.is_job { Failure::Failed(msg) } else { Failure::Pending(msg) });
@@ -192,7 +208,7 @@ impl Controller {
         let (network, gateway) = self.ensure_network(svc).await.map_err(|e| Failure::Pending(format!("Compute pool node(s) are being provisioned ({e})")))?;
         let mut created: Vec<String> = Vec::new();
         for (i, c) in spec.containers.iter().enumerate() {
-            let cspec = self.container_spec(svc, spec, c, id, &images[i], &network, gateway.as_deref(), created.first().cloned());
+            let cspec = self.container_spec(svc, spec, c, id, &images[i].0, &network, gateway.as_deref(), created.first().cloned());
             let cspec = match cspec {
                 Ok(s) => s,
                 Err(msg) => {
@@ -206,7 +222,7 @@ impl Controller {
                     let cs = &mut inst.containers[i];
                     cs.runtime_id = Some(cid);
                     cs.message = "Waiting to start".into();
-                    cs.image_digest = Some(images[i].clone());
+                    cs.image_digest = Some(images[i].1.clone().unwrap_or_else(|| images[i].0.clone()));
                 }
                 Err(e) => {
                     self.remove_all(&created).await;
@@ -427,7 +443,8 @@ impl Controller {
                 status: st.into(),
                 message: msg,
                 image: self.shown_image(&sc.image),
-                image_digest: info.image_id.clone(),
+                // What the start recorded (a registry digest) for this very container, else its image id.
+                image_digest: prev_c.as_ref().filter(|p| p.runtime_id.as_deref() == Some(info.id.as_str())).and_then(|p| p.image_digest.clone()).or_else(|| info.image_id.clone()),
                 restart_count: info.restart_count,
                 start_time: info.started_at.as_deref().map(rfc3339_seconds),
                 last_exit_code,

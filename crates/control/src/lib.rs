@@ -59,8 +59,10 @@ pub struct Config {
     pub account: String,
     /// Port floe listens on (SNOWFLAKE_PORT).
     pub port: u16,
-    /// floe's registry address, for image names shown.
+    /// floe's registry address: image names shown, and where missing images are pulled from.
     pub registry_address: String,
+    /// The credentials the runtime pulls from floe's registry with (`None`: anonymous).
+    pub registry_credentials: Option<driver::RegistryCredentials>,
     /// Resync period when nothing wakes the loop.
     pub tick: Duration,
     /// How containers reach floe over https, when floe serves it on its networks (None: plain http at

@@ -33,7 +33,8 @@ async fn fixture() -> Fixture {
         data_dir: dir.path().to_path_buf(),
         account: "floe".into(),
         port: 8080,
-        registry_address: "127.0.0.1:8080".into(),
+        registry_address: "127.0.0.1:8081".into(),
+        registry_credentials: Some(driver::RegistryCredentials { server: "127.0.0.1:8081".into(), username: "puller".into(), password: "secret".into() }),
         tls: None,
         tick: Duration::from_secs(3600),
     };
@@ -144,4 +145,22 @@ async fn dropped_service_is_torn_down_and_missing_image_waits() {
     f.controller.reconcile().await.unwrap();
     assert_eq!(describe_status(&mut f, "svc2").await, "PENDING");
     assert!(f.fake.list("owner1").await.unwrap().is_empty());
+    assert!(f.fake.calls().contains(&"pull 127.0.0.1:8081/tutorial_db/data_schema/repo/missing:latest as puller".to_string()));
+}
+
+#[tokio::test]
+async fn image_absent_locally_is_pulled_from_the_registry() {
+    let mut f = fixture().await;
+    f.fake.add_remote_image("127.0.0.1:8081/tutorial_db/data_schema/repo/pushed:v1", "sha256:def", "sha256:0123");
+    let pushed = spec("echo-server").replace("repo/echo:latest", "repo/pushed:v1");
+    f.engine.execute(&mut f.session, &format!("CREATE SERVICE svc3 IN COMPUTE POOL pool1 FROM SPECIFICATION $${pushed}$$"), &CancellationToken::new()).await.unwrap();
+    settle(&mut f, "svc3", "RUNNING").await;
+    assert!(f.fake.calls().contains(&"pull 127.0.0.1:8081/tutorial_db/data_schema/repo/pushed:v1 as puller".to_string()));
+    let owned = f.fake.list("owner1").await.unwrap();
+    assert_eq!(owned[0].image_id.as_deref(), Some("sha256:def"));
+    // SHOW SERVICE CONTAINERS reports the registry's manifest digest.
+    let res = f.engine.execute(&mut f.session, "SHOW SERVICE CONTAINERS IN SERVICE svc3", &CancellationToken::new()).await.unwrap().pop().unwrap();
+    let idx = res.schema.index_of("image_digest").unwrap();
+    let col = res.batches[0].column(idx).as_any().downcast_ref::<datafusion::arrow::array::StringArray>().unwrap().clone();
+    assert_eq!(col.value(0), "sha256:0123");
 }

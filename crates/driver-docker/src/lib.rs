@@ -17,13 +17,14 @@ use bollard::models::{
     ContainerCreateBody, DeviceRequest, EndpointSettings, HostConfig, HostConfigLogConfig, Mount as DockerMount,
     MountTmpfsOptions, MountType, NetworkCreateRequest, NetworkingConfig, RestartPolicy, RestartPolicyNameEnum,
 };
+use bollard::auth::DockerCredentials;
 use bollard::query_parameters::{
-    CreateContainerOptions, InspectNetworkOptions, ListContainersOptions, ListNetworksOptions, LogsOptions,
+    CreateContainerOptions, CreateImageOptions, InspectNetworkOptions, ListContainersOptions, ListNetworksOptions, LogsOptions,
     RemoveContainerOptions, RestartContainerOptions, StopContainerOptions,
 };
 use driver::{
     ContainerInfo, ContainerSpec, Error, LogLine, Mount, NetworkAttach, NetworkInfo, NetworkSpec, OWNER_LABEL,
-    Restart, Result, RunState, RuntimeDriver,
+    RegistryCredentials, Restart, Result, RunState, RuntimeDriver,
 };
 use futures::StreamExt;
 use futures::stream::BoxStream;
@@ -41,6 +42,18 @@ fn runtime_err(e: bollard::errors::Error) -> Error {
     match e {
         bollard::errors::Error::DockerResponseServerError { status_code: 404, message } => Error::NotFound(message),
         other => Error::Runtime(other.to_string()),
+    }
+}
+
+/// `name:tag` / `name@sha256:…` / `name` → (name, tag or digest); a ':' before the last '/' is a port.
+fn split_reference(image: &str) -> (&str, &str) {
+    if let Some((name, digest)) = image.split_once('@') {
+        return (name, digest);
+    }
+    let slash = image.rfind('/').map(|i| i + 1).unwrap_or(0);
+    match image[slash..].rfind(':') {
+        Some(i) => (&image[..slash + i], &image[slash + i + 1..]),
+        None => (image, "latest"),
     }
 }
 
@@ -231,6 +244,41 @@ impl RuntimeDriver for DockerDriver {
         }
     }
 
+    async fn repo_digest(&self, image: &str) -> Result<Option<String>> {
+        let info = match self.docker.inspect_image(image).await {
+            Ok(info) => info,
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => return Ok(None),
+            Err(e) => return Err(runtime_err(e)),
+        };
+        let (name, _) = split_reference(image);
+        Ok(info.repo_digests.unwrap_or_default().into_iter().find_map(|d| d.strip_prefix(&format!("{name}@")).map(str::to_string)))
+    }
+
+    async fn pull(&self, image: &str, credentials: Option<&RegistryCredentials>) -> Result<String> {
+        let (name, tag) = split_reference(image);
+        let options = CreateImageOptions { from_image: Some(name.to_string()), tag: Some(tag.to_string()), ..Default::default() };
+        let auth = credentials.map(|c| DockerCredentials {
+            username: Some(c.username.clone()),
+            password: Some(c.password.clone()),
+            serveraddress: Some(c.server.clone()),
+            ..Default::default()
+        });
+        let mut progress = self.docker.create_image(Some(options), None, auth);
+        while let Some(step) = progress.next().await {
+            if let Err(e) = step {
+                let text = e.to_string();
+                // What engines say when the registry has no such image or repository.
+                let missing = ["manifest unknown", "not found", "name unknown", "does not exist"];
+                return Err(if missing.iter().any(|m| text.contains(m)) {
+                    Error::ImageNotFound(format!("{image} ({text})"))
+                } else {
+                    Error::Runtime(text)
+                });
+            }
+        }
+        self.image_id(image).await?.ok_or_else(|| Error::ImageNotFound(image.to_string()))
+    }
+
     async fn run(&self, spec: &ContainerSpec) -> Result<String> {
         let networking_config = match &spec.network {
             NetworkAttach::Network { network, aliases } => Some(NetworkingConfig {
@@ -321,5 +369,17 @@ impl RuntimeDriver for DockerDriver {
         };
         let raw = self.docker.logs(id, Some(opts)).map(|r| r.map_err(runtime_err));
         logs::lines(raw, since_ns).boxed()
+    }
+}
+
+#[cfg(test)]
+mod reference_tests {
+    use super::split_reference;
+
+    #[test]
+    fn references_split_into_name_and_tag() {
+        assert_eq!(split_reference("127.0.0.1:8081/db/s/r/img:v1"), ("127.0.0.1:8081/db/s/r/img", "v1"));
+        assert_eq!(split_reference("127.0.0.1:8081/db/s/r/img"), ("127.0.0.1:8081/db/s/r/img", "latest"));
+        assert_eq!(split_reference("localhost:5000/a/b/c/d@sha256:ab"), ("localhost:5000/a/b/c/d", "sha256:ab"));
     }
 }

@@ -24,6 +24,8 @@ pub struct FakeDriver {
 struct FakeState {
     next_id: u64,
     images: HashMap<String, String>,
+    remote: HashMap<String, (String, String)>,
+    digests: HashMap<String, String>,
     networks: BTreeMap<String, BTreeMap<String, String>>,
     containers: BTreeMap<String, (ContainerSpec, ContainerInfo)>,
     logs: HashMap<String, Vec<LogLine>>,
@@ -39,6 +41,11 @@ impl FakeDriver {
     /// Makes `image` available with the given id.
     pub fn add_image(&self, image: &str, id: &str) {
         self.state.lock().images.insert(image.to_string(), id.to_string());
+    }
+
+    /// Makes `image` pullable from a registry (see `pull`) with the given id and manifest digest.
+    pub fn add_remote_image(&self, image: &str, id: &str, digest: &str) {
+        self.state.lock().remote.insert(image.to_string(), (id.to_string(), digest.to_string()));
     }
 
     /// Scripts an exit of a running container.
@@ -103,6 +110,19 @@ impl RuntimeDriver for FakeDriver {
 
     async fn image_id(&self, image: &str) -> Result<Option<String>> {
         Ok(self.state.lock().images.get(image).cloned())
+    }
+
+    async fn pull(&self, image: &str, credentials: Option<&crate::RegistryCredentials>) -> Result<String> {
+        let mut st = self.state.lock();
+        st.calls.push(format!("pull {image} as {}", credentials.map(|c| c.username.as_str()).unwrap_or("anonymous")));
+        let (id, digest) = st.remote.get(image).cloned().ok_or_else(|| Error::ImageNotFound(image.to_string()))?;
+        st.images.insert(image.to_string(), id.clone());
+        st.digests.insert(image.to_string(), digest);
+        Ok(id)
+    }
+
+    async fn repo_digest(&self, image: &str) -> Result<Option<String>> {
+        Ok(self.state.lock().digests.get(image).cloned())
     }
 
     async fn run(&self, spec: &ContainerSpec) -> Result<String> {

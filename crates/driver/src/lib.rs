@@ -35,6 +35,17 @@ pub enum Error {
     NotFound(String),
 }
 
+/// Basic credentials for a registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryCredentials {
+    /// `host:port` of the registry.
+    pub server: String,
+    /// User name.
+    pub username: String,
+    /// Password.
+    pub password: String,
+}
+
 /// Result of driver calls.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -218,6 +229,12 @@ pub trait RuntimeDriver: Send + Sync {
     async fn list_networks(&self, owner: &str) -> Result<Vec<String>>;
     /// The id (`sha256:…`) of an image present in the runtime, `None` if absent.
     async fn image_id(&self, image: &str) -> Result<Option<String>>;
+    /// The registry digest (`sha256:…` of the manifest) `image` was pulled or pushed with under its own
+    /// repository name (`host/path` of `host/path:tag`), if the runtime knows one.
+    async fn repo_digest(&self, image: &str) -> Result<Option<String>>;
+    /// Pulls `image` (`host:port/path:tag` or `host:port/path@sha256:…`) from its registry with Basic
+    /// `credentials`; returns the pulled image's id. `ImageNotFound` when the registry lacks it.
+    async fn pull(&self, image: &str, credentials: Option<&RegistryCredentials>) -> Result<String>;
     /// Creates and starts a container; returns its id.
     async fn run(&self, spec: &ContainerSpec) -> Result<String>;
     /// Stops a container: SIGTERM, then SIGKILL after `grace`.

@@ -3,6 +3,7 @@
 //! This is the only crate that knows command-line flags, environment settings, signals and which
 //! concrete implementations are wired together.
 
+mod image_registry;
 mod server;
 
 use clap::{Parser, Subcommand};

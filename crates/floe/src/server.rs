@@ -20,6 +20,28 @@ pub struct ServerArgs {
     /// Account name clients connect with.
     #[arg(long, env = "FLOE_ACCOUNT", default_value = "floe")]
     account: String,
+    /// Address of the image registry (OCI Distribution) listener; default: the --listen host, port + 1
+    /// (an ephemeral port when that one is taken).
+    #[arg(long, env = "FLOE_REGISTRY_LISTEN")]
+    registry_listen: Option<String>,
+}
+
+/// Binds the registry's listener: `--registry-listen`, else the listen host at port + 1, else (taken)
+/// an ephemeral port on that host.
+async fn bind_registry(args: &ServerArgs) -> anyhow::Result<tokio::net::TcpListener> {
+    if let Some(addr) = args.registry_listen.as_deref().filter(|a| !a.is_empty()) {
+        return tokio::net::TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr} (registry): {e}"));
+    }
+    let (host, port) = args.listen.rsplit_once(':').ok_or_else(|| anyhow::anyhow!("--listen {} has no port", args.listen))?;
+    let port: u16 = port.parse().map_err(|_| anyhow::anyhow!("--listen {} has no valid port", args.listen))?;
+    let next = if port == 0 { 0 } else { port.wrapping_add(1) };
+    match tokio::net::TcpListener::bind((host, next)).await {
+        Ok(l) => Ok(l),
+        Err(e) => {
+            warn!(port = next, error = %e, "registry: default port taken, using an ephemeral port (set --registry-listen)");
+            tokio::net::TcpListener::bind((host, 0)).await.map_err(|e| anyhow::anyhow!("cannot listen on {host}:0 (registry): {e}"))
+        }
+    }
 }
 
 fn env_u64(name: &str, default: u64) -> u64 {
@@ -49,12 +71,14 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     if store.format_found() != 0 && store.format_found() < store::FORMAT_VERSION {
         info!(from = store.format_found(), to = store::FORMAT_VERSION, "migrated data dir format");
     }
+    let registry_listener = bind_registry(&args).await?;
+    let registry_addr = registry_listener.local_addr()?;
     let config = sql::EngineConfig {
         account: args.account.clone(),
         statement_memory_bytes: (env_u64("FLOE_STATEMENT_MEMORY_MB", 4096) << 20) as usize,
         partitions: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
-        // Image repository URLs name floe's registry: FLOE_REGISTRY_ADDRESS, else the listen address.
-        registry_address: std::env::var("FLOE_REGISTRY_ADDRESS").ok().filter(|a| !a.is_empty()).unwrap_or_else(|| args.listen.clone()),
+        // Image repository URLs name floe's registry: FLOE_REGISTRY_ADDRESS, else its listener's address.
+        registry_address: std::env::var("FLOE_REGISTRY_ADDRESS").ok().filter(|a| !a.is_empty()).unwrap_or_else(|| registry_addr.to_string()),
         results_dir: Some(args.data_dir.join("results")),
         result_cache_bytes: env_u64("FLOE_RESULT_CACHE_MB", 1024) << 20,
         result_retention: Duration::from_secs(env_u64("FLOE_RESULT_RETENTION_SECS", 24 * 3600)),
@@ -77,6 +101,19 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     if restored > 0 {
         info!(sessions = restored, "restored sessions");
     }
+    // The image registry: its own listener, floe's users and privileges, a collection at start.
+    let internal_secret = sql::auth::random_secret(32);
+    let authority = crate::image_registry::FloeAuthority { engine: engine.clone(), sessions: sessions.clone(), internal_secret: internal_secret.clone() };
+    let image_registry = registry::Registry::open(&args.data_dir, Arc::new(authority)).map_err(|e| anyhow::anyhow!("cannot open the image registry: {e}"))?;
+    engine.set_image_store(Arc::new(crate::image_registry::RegistryImages(image_registry.clone())));
+    crate::image_registry::collect(&image_registry).await;
+    let registry_app = image_registry.router();
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(registry_listener, registry_app).await {
+            warn!(error = %e, "registry listener stopped");
+        }
+    });
+    println!("floe image registry on {registry_addr} (repository URLs: {})", engine.config().registry_address);
     let state = protocol::AppState {
         engine: engine.clone(),
         sessions,
@@ -91,7 +128,12 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     let sessions = state.sessions.clone();
     protocol::spawn_session_sweeper(state.clone(), Duration::from_secs(env_u64("FLOE_SESSION_SWEEP_SECS", 60)));
     let app = protocol::router(state);
-    start_control_plane(&args, &engine, sessions, app.clone(), addr.port()).await?;
+    let pull_credentials = driver::RegistryCredentials {
+        server: engine.config().registry_address.clone(),
+        username: crate::image_registry::INTERNAL_USER.into(),
+        password: internal_secret,
+    };
+    start_control_plane(&args, &engine, sessions, app.clone(), addr.port(), pull_credentials).await?;
     let drain = Duration::from_secs(env_u64("FLOE_STATEMENT_DRAIN_SECS", 30));
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
@@ -149,7 +191,14 @@ impl control::TokenIssuer for ServiceTokens {
 
 /// Connects the container runtime and starts the control plane; without a Docker engine floe still
 /// serves SQL, and statements that need containers say why they cannot run.
-async fn start_control_plane(args: &ServerArgs, engine: &sql::Engine, sessions: Arc<protocol::SessionRegistry>, app: axum::Router, port: u16) -> anyhow::Result<()> {
+async fn start_control_plane(
+    args: &ServerArgs,
+    engine: &sql::Engine,
+    sessions: Arc<protocol::SessionRegistry>,
+    app: axum::Router,
+    port: u16,
+    pull_credentials: driver::RegistryCredentials,
+) -> anyhow::Result<()> {
     engine.spcs().durations.write().stop_grace = Duration::from_secs(env_u64("FLOE_STOP_GRACE_SECS", 30));
     engine.spcs().durations.write().retention = Duration::from_secs(env_u64("FLOE_RETENTION_SECS", sql::spcs::RETENTION_SECS));
     let logs = Arc::new(store::LogStore::open(&args.data_dir.join("logs.db"))?);
@@ -212,6 +261,7 @@ async fn start_control_plane(args: &ServerArgs, engine: &sql::Engine, sessions: 
         account: args.account.clone(),
         port,
         registry_address: engine.config().registry_address.clone(),
+        registry_credentials: Some(pull_credentials),
         tick: Duration::from_millis(env_u64("FLOE_RECONCILE_MS", 1000)),
         tls: tls.map(|(t, _)| t),
     };

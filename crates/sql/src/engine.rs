@@ -81,6 +81,7 @@ pub(crate) struct Inner {
     pub(crate) locks: crate::locks::LockManager,
     next_txn: AtomicU64,
     spcs: Arc<crate::spcs::Runtime>,
+    images: std::sync::OnceLock<Arc<dyn crate::objects::image_repo::ImageStore>>,
 }
 
 impl Engine {
@@ -115,7 +116,7 @@ impl Engine {
         ctx.register_udtf("result_scan", Arc::new(crate::results::ResultScan(results.clone())));
         let base_state = ctx.state();
         Ok(Engine {
-            inner: Arc::new(Inner { store, config, base_state, results, locks: Default::default(), next_txn: AtomicU64::new(1), spcs: Default::default() }),
+            inner: Arc::new(Inner { store, config, base_state, results, locks: Default::default(), next_txn: AtomicU64::new(1), spcs: Default::default(), images: Default::default() }),
         })
     }
 
@@ -132,6 +133,16 @@ impl Engine {
     /// The link to the control plane that runs services and jobs.
     pub fn spcs(&self) -> &Arc<crate::spcs::Runtime> {
         &self.inner.spcs
+    }
+
+    /// Connects floe's image registry (SHOW IMAGES, DROP IMAGE REPOSITORY's collection); once.
+    pub fn set_image_store(&self, images: Arc<dyn crate::objects::image_repo::ImageStore>) {
+        let _ = self.inner.images.set(images);
+    }
+
+    /// floe's image registry, when the server runs one.
+    pub fn image_store(&self) -> Option<&Arc<dyn crate::objects::image_repo::ImageStore>> {
+        self.inner.images.get()
     }
 
     /// The engine settings.

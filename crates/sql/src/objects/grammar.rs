@@ -238,6 +238,12 @@ fn show(c: &mut Cursor<'_>) -> Result<Option<ObjectStmt>, SfError> {
         let like = like(c)?;
         let scope = scope(c)?;
         ObjectStmt::ShowImageRepositories { like, scope }
+    } else if c.eat(&["IMAGES"]) {
+        let like = like(c)?;
+        if !c.eat(&["IN", "IMAGE", "REPOSITORY"]) {
+            return Err(c.error());
+        }
+        ObjectStmt::ShowImages { like, repository: c.object_name()? }
     } else if c.eat(&["STAGES"]) {
         let like = like(c)?;
         let scope = scope(c)?;
@@ -672,6 +678,7 @@ mod tests {
     #[test]
     fn show_scopes() {
         assert!(matches!(object("show image repositories like 'R%' in schema d.s"), ObjectStmt::ShowImageRepositories { scope: ShowScope::Schema(ref n), .. } if n.len() == 2));
+        assert!(matches!(object("show images like 'a%' in image repository d.s.r"), ObjectStmt::ShowImages { like: Some(_), ref repository } if repository.len() == 3));
         assert!(matches!(object("show stages in account"), ObjectStmt::ShowStages { scope: ShowScope::Account, .. }));
         assert!(matches!(object("show compute pools starts with 'P' limit 10 from 'P2'"), ObjectStmt::ShowComputePools { limit: Some(10), .. }));
         assert!(matches!(object("show compute pool instance families"), ObjectStmt::ShowInstanceFamilies { .. }));

@@ -38,9 +38,84 @@ pub struct ImageRepository {
 impl ImageRepository {
     /// `<registry>/<db>/<schema>/<repo>` in lower case (`$` URL-encoded, as Snowflake does).
     pub fn repository_url(&self, registry: &str) -> String {
-        let part = |s: &str| s.replace('$', "%24").to_lowercase();
-        format!("{}/{}/{}/{}", registry.to_lowercase(), part(&self.database), part(&self.schema), part(&self.name))
+        format!("{}/{}", registry.to_lowercase(), self.path())
     }
+
+    /// `<db>/<schema>/<repo>` in lower case: the registry's name prefix of the repository's images.
+    pub fn path(&self) -> String {
+        let part = |s: &str| s.replace('$', "%24").to_lowercase();
+        format!("{}/{}/{}", part(&self.database), part(&self.schema), part(&self.name))
+    }
+}
+
+/// One tagged image in floe's registry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Image {
+    /// The image path below the repository (`my_echo_service_image`).
+    pub name: String,
+    /// The tag.
+    pub tag: String,
+    /// The manifest digest (`sha256:…`).
+    pub digest: String,
+    /// When the tag was pushed, epoch ms.
+    pub pushed_ms: i64,
+}
+
+/// floe's image registry as the SQL layer sees it; the server implements it over `floe-registry`.
+pub trait ImageStore: Send + Sync {
+    /// The tagged images of a repository (`ImageRepository::path`) in its incarnation (`created_on`).
+    fn images(&self, path: &str, incarnation: i64) -> Result<Vec<Image>, String>;
+    /// A repository was dropped or replaced: collect its images (in the background).
+    fn repository_dropped(&self);
+}
+
+/// Why the registry refuses a principal an image repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegistryDenial {
+    /// No such repository, or none the role can see.
+    Unknown,
+    /// Visible, but the privilege is missing (the message says which).
+    Denied(String),
+}
+
+/// Every image repository, as (`path`, incarnation): what the registry keeps.
+pub fn live_repositories(engine: &Engine) -> Vec<(String, i64)> {
+    let catalog = engine.store().snapshot();
+    catalog
+        .objects_of(IMAGE_REPOSITORY)
+        .filter_map(|(scope, name, _)| get::<ImageRepository>(&catalog, IMAGE_REPOSITORY, scope, name))
+        .map(|r| (r.path(), r.created_on))
+        .collect()
+}
+
+/// The registry's privilege check for `user` acting as `role` on the repository at `path`: pushing
+/// needs WRITE, pulling READ or WRITE (as on stages), both USAGE on the schema; ACCOUNTADMIN and
+/// owners pass. Returns the repository's incarnation.
+pub fn registry_access(engine: &Engine, user: &str, role: &str, path: &str, write: bool) -> Result<i64, RegistryDenial> {
+    let catalog = engine.store().snapshot();
+    let Some(repo) = catalog
+        .objects_of(IMAGE_REPOSITORY)
+        .filter_map(|(scope, name, _)| get::<ImageRepository>(&catalog, IMAGE_REPOSITORY, scope, name))
+        .find(|r| r.path() == path)
+    else {
+        return Err(RegistryDenial::Unknown);
+    };
+    let session = Session { user: user.to_string(), role: role.to_string(), ..Default::default() };
+    let access = crate::access::Access::of(engine, &session, &catalog);
+    let obj = crate::access::privileges::Securable::schema_object(IMAGE_REPOSITORY, &repo.database, &repo.schema, &repo.name);
+    let privileges: &[&str] = if write { &["WRITE"] } else { &["READ", "WRITE"] };
+    // Without USAGE on its schema the repository does not exist for the role (as a stage's does not).
+    if access.require_schema_usage(&catalog, &repo.database, &repo.schema).is_err() {
+        return Err(RegistryDenial::Unknown);
+    }
+    if access.has_any(&catalog, privileges, &obj) {
+        return Ok(repo.created_on);
+    }
+    if access.can_see(&catalog, &obj) {
+        let needed = if write { "WRITE" } else { "READ" };
+        return Err(RegistryDenial::Denied(format!("Insufficient privileges to operate on image repository '{}': {needed} is required.", repo.name)));
+    }
+    Err(RegistryDenial::Unknown)
 }
 
 /// ENCRYPTION = (TYPE = 'SNOWFLAKE_FULL' | 'SNOWFLAKE_SSE'), shared with stages.
@@ -102,7 +177,11 @@ pub(super) async fn create(engine: &Engine, session: &Session, name: Vec<String>
             other => return Err(SfError::compilation(format!("invalid property '{other}' for 'IMAGE REPOSITORY'"))),
         }
     }
+    let replaced = catalog.object(IMAGE_REPOSITORY, &scope, &name).is_some();
     commit(engine, vec![put(IMAGE_REPOSITORY, &scope, &name, &repo)]).await?;
+    if replaced && let Some(images) = engine.image_store() {
+        images.repository_dropped();
+    }
     Ok(message(format!("Image Repository {} successfully created.", display_ident(&name))))
 }
 
@@ -117,7 +196,35 @@ pub(super) async fn drop(engine: &Engine, session: &Session, name: Vec<String>, 
         return Err(not_found(&db, &schema, &name));
     }
     commit(engine, vec![store::Op::DeleteObject { kind: IMAGE_REPOSITORY.into(), scope, name: name.clone() }]).await?;
+    if let Some(images) = engine.image_store() {
+        images.repository_dropped();
+    }
     Ok(dropped(&name, true))
+}
+
+/// SHOW IMAGES IN IMAGE REPOSITORY: one row per tag (spcs.md §2.3).
+pub(super) fn show_images(engine: &Engine, session: &Session, like: Option<&str>, name: Vec<String>) -> Result<QueryResult, SfError> {
+    let catalog = engine.store().snapshot();
+    let (db, schema, name) = resolve(&catalog, session, &name, "SHOW IMAGES")?;
+    let Some(repo) = get::<ImageRepository>(&catalog, IMAGE_REPOSITORY, &schema_scope(&db, &schema), &name) else { return Err(not_found(&db, &schema, &name)) };
+    let images = match engine.image_store() {
+        Some(store) => store.images(&repo.path(), repo.created_on).map_err(SfError::internal)?,
+        None => Vec::new(),
+    };
+    // LIKE matches the image name (case-insensitively, as every SHOW's LIKE).
+    let matches = like_matcher(like);
+    let rows: Vec<Image> = images.into_iter().filter(|i| matches(&i.name)).collect();
+    let path = repo.path();
+    Ok(build(
+        statement_type::SHOW,
+        vec![
+            Col::Time("created_on", rows.iter().map(|r| Some(r.pushed_ms)).collect()),
+            Col::Text("image_name", rows.iter().map(|r| s(&r.name)).collect()),
+            Col::Text("tags", rows.iter().map(|r| s(&r.tag)).collect()),
+            Col::Text("digest", rows.iter().map(|r| s(&r.digest)).collect()),
+            Col::Text("image_path", rows.iter().map(|r| s(format!("{path}/{}:{}", r.name, r.tag))).collect()),
+        ],
+    ))
 }
 
 /// The repositories a SHOW covers, in (database, schema, name) order.

@@ -75,6 +75,8 @@ pub enum ObjectStmt {
     DropImageRepository { name: Vec<String>, if_exists: bool },
     /// `SHOW IMAGE REPOSITORIES [LIKE 'p'] [IN …]`.
     ShowImageRepositories { like: Option<String>, scope: ShowScope },
+    /// `SHOW IMAGES [LIKE 'p'] IN IMAGE REPOSITORY name`.
+    ShowImages { like: Option<String>, repository: Vec<String> },
     /// `CREATE [OR REPLACE] [TEMPORARY] STAGE [IF NOT EXISTS] name props`.
     CreateStage { name: Vec<String>, or_replace: bool, temporary: bool, if_not_exists: bool, props: Vec<Prop> },
     /// `DROP STAGE [IF EXISTS] name`.
@@ -434,6 +436,13 @@ fn authorize(engine: &Engine, session: &Session, stmt: &ObjectStmt) -> Result<()
                 access.require_owner(&catalog, &obj, || missing)?;
             }
         }
+        ShowImages { repository, .. } => {
+            // READ (or WRITE) on the repository and USAGE on its schema (spcs.md §2.3).
+            if let Ok(Some((obj, missing))) = schema_object(IMAGE_REPOSITORY, repository, "SHOW IMAGES") {
+                access.require_schema_usage(&catalog, &obj.parts[0], &obj.parts[1]).map_err(|_| missing.clone())?;
+                access.require(&catalog, &["READ", "WRITE"], &obj, || missing)?;
+            }
+        }
         DescribeStage { name } => {
             if let Ok(Some((obj, missing))) = schema_object(STAGE, name, "DESCRIBE STAGE")
                 && !access.can_see(&catalog, &obj)
@@ -477,6 +486,7 @@ async fn run(engine: &Engine, session: &mut Session, stmt: ObjectStmt) -> Result
         CreateImageRepository { name, or_replace, if_not_exists, props } => image_repo::create(engine, session, name, or_replace, if_not_exists, props).await,
         DropImageRepository { name, if_exists } => image_repo::drop(engine, session, name, if_exists).await,
         ShowImageRepositories { like, scope } => image_repo::show(engine, session, like.as_deref(), scope),
+        ShowImages { like, repository } => image_repo::show_images(engine, session, like.as_deref(), repository),
         CreateStage { name, or_replace, temporary, if_not_exists, props } => stage::create(engine, session, name, or_replace, temporary, if_not_exists, props).await,
         DropStage { name, if_exists } => stage::drop(engine, session, name, if_exists).await,
         DescribeStage { name } => stage::describe(engine, session, &name),
