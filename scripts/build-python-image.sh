@@ -4,7 +4,7 @@
 # registry here) with the three lines of snowflake-connector-python copied from the host's virtualenvs
 # (pip cannot reach PyPI from inside a container on this network):
 #   /opt/sf3  .venv-clients/sf3 (connector 3.x, Snowpark)      /opt/sf4  .venv-clients/sf4 (connector 4.x)
-#   /opt/sf5  .venv (connector 5.x)
+#   /opt/sf5  .venv (connector 5.x)       /opt/extra  vaderSentiment (from PyPI, with the host's pip)
 # and the test programs of tests/e2e/images/python under /app. A container picks its line with
 # PYTHONPATH=/opt/sfN. Skipped when the image exists (REBUILD=1 forces it).
 set -euo pipefail
@@ -23,6 +23,7 @@ site() { echo "$1"/lib/python3.*/site-packages; }
 cp -a "$(site "$ROOT/.venv-clients/sf3")" "$work/root/opt/sf3"
 cp -a "$(site "$ROOT/.venv-clients/sf4")" "$work/root/opt/sf4"
 cp -a "$(site "$ROOT/.venv")" "$work/root/opt/sf5"
+"$ROOT/.venv/bin/pip" install -q --no-deps --target "$work/root/opt/extra" vaderSentiment
 mkdir -p "$work/root/app"
 cp "$ROOT"/tests/e2e/images/python/*.py "$work/root/app/"
 rm -rf "$work/root/var/cache/apt" "$work/root/var/lib/apt/lists"
