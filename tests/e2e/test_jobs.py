@@ -41,7 +41,7 @@ def test_async_jobs_history_logs_and_events(spcs):
     for name in ["job_a", "job_b"]:
         cur.execute(f"EXECUTE JOB SERVICE IN COMPUTE POOL tutorial_compute_pool NAME = {name} ASYNC = TRUE "
                     f"FROM SPECIFICATION $${job_spec('exit', '0', '1')}$$")
-        assert name.upper() in cur.fetchone()[0]
+        assert cur.fetchone()[0] == f"Request to execute job {name.upper()} has been successfully submitted with status: PENDING."
     # A second job under a name still kept.
     with pytest.raises(snowflake.connector.errors.ProgrammingError) as err:
         cur.execute(f"EXECUTE JOB SERVICE IN COMPUTE POOL tutorial_compute_pool NAME = job_a ASYNC = TRUE "
@@ -205,3 +205,34 @@ def test_a_job_that_ends_while_floe_is_down(spcs):
 def docker_state(cid: str) -> str:
     from test_containers import docker
     return docker("inspect", "-f", "{{.State.Status}}", cid).strip()
+
+
+def sized_spec(cpu: str, *args: str) -> str:
+    return job_spec(*args).replace("    env:", f"    resources:\n      requests:\n        cpu: {cpu}\n    env:")
+
+
+def test_jobs_beyond_pool_capacity_wait_pending(spcs):
+    srv, c = spcs()
+    cur = c.cursor()
+    # The tutorial pool: one CPU_X64_XS node (1 vCPU); each job asks for 0.6.
+    cur.execute(f"EXECUTE JOB SERVICE IN COMPUTE POOL tutorial_compute_pool NAME = big_a ASYNC = TRUE FROM SPECIFICATION $${sized_spec('0.6', 'sleep', '600')}$$")
+    submitted = cur.fetchone()[0]
+    assert "BIG_A" in submitted and "status: PENDING" in submitted
+    assert one(cur, "SELECT SYSTEM$WAIT_FOR_SERVICES(120, 'big_a')") == "OK"
+    cur.execute(f"EXECUTE JOB SERVICE IN COMPUTE POOL tutorial_compute_pool NAME = big_b ASYNC = TRUE FROM SPECIFICATION $${sized_spec('0.6', 'exit', '0')}$$")
+    wait_for(lambda: "insufficient resources" in str([r["message"] for r in rows(cur, "SHOW SERVICE CONTAINERS IN SERVICE big_b")]), 60,
+             "the second job to wait for capacity")
+    assert status_of(cur, "big_b") == "PENDING"
+    cur.execute("SELECT big_a!SPCS_CANCEL_JOB()")
+    cur.execute("CALL big_b!SPCS_WAIT_FOR('DONE', 120)")
+    assert status_of(cur, "big_a") == "CANCELLED"
+
+
+def test_finished_jobs_are_purged_after_the_retention_period(spcs):
+    srv, c = spcs(FLOE_RETENTION_SECS="3")
+    cur = c.cursor()
+    cur.execute(f"EXECUTE JOB SERVICE IN COMPUTE POOL tutorial_compute_pool NAME = short_lived FROM SPECIFICATION $${job_spec('exit', '0')}$$")
+    assert rows(cur, "SHOW JOB SERVICES LIKE 'SHORT_LIVED'")
+    wait_for(lambda: not rows(cur, "SHOW JOB SERVICES LIKE 'SHORT_LIVED'"), 60, "the finished job to be purged")
+    wait_for(lambda: not rows(cur, "SELECT * FROM TABLE(SNOWFLAKE.SPCS.GET_JOB_HISTORY())"), 60, "its history to age out")
+    assert rows(cur, "SELECT * FROM SNOWFLAKE.TELEMETRY.EVENTS") == []

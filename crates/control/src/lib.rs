@@ -116,8 +116,11 @@ pub struct Controller {
     last_purge: Mutex<Option<std::time::Instant>>,
 }
 
-/// How often the loop looks for what outlived the retention period.
-const PURGE_EVERY: Duration = Duration::from_secs(60);
+/// How often the loop looks for what outlived the retention period: once a minute, or more often when
+/// the retention is shortened (tests), a quarter of it.
+fn purge_every(retention: Duration) -> Duration {
+    (retention / 4).clamp(Duration::from_secs(1), Duration::from_secs(60))
+}
 
 fn host_cpus() -> f64 {
     std::thread::available_parallelism().map(|n| n.get() as f64).unwrap_or(1.0)
@@ -332,14 +335,14 @@ impl Controller {
     /// Once a minute: drops finished jobs older than the retention period, then forgets logs, events
     /// and history older than it.
     async fn purge_if_due(&self) {
+        let retention = self.runtime().durations.read().retention;
         {
             let mut last = self.last_purge.lock();
-            if last.is_some_and(|t| t.elapsed() < PURGE_EVERY) {
+            if last.is_some_and(|t| t.elapsed() < purge_every(retention)) {
                 return;
             }
             *last = Some(std::time::Instant::now());
         }
-        let retention = self.runtime().durations.read().retention;
         let retention_ms = retention.as_millis() as i64;
         match sql::spcs::purge_finished_jobs(&self.engine, now_ms(), retention_ms).await {
             Ok(0) => {}

@@ -350,7 +350,8 @@ pub(super) async fn execute_job(engine: &Engine, session: &mut Session, pool: St
         logs.insert_job(&super::telemetry::job_record(&svc)).map_err(crate::errors::from_store)?;
     }
     if is_async {
-        return Ok(message(format!("Request to execute job {} has been successfully submitted.", display_ident(&svc.name))));
+        // Snowflake's text is undocumented (spcs.md §5.2): the row names the job and its status.
+        return Ok(message(format!("Request to execute job {} has been successfully submitted with status: {}.", display_ident(&svc.name), status::PENDING)));
     }
     wait_job(engine, &svc, cancel).await
 }
