@@ -61,6 +61,20 @@ pub struct LogQuery {
     pub events: bool,
 }
 
+/// A `logs` row selected as `ts_ns, service, service_uid, instance, container, run, stream, body`.
+fn log_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<LogRecord> {
+    Ok(LogRecord {
+        ts_ns: row.get(0)?,
+        service: row.get(1)?,
+        service_uid: row.get(2)?,
+        instance: row.get(3)?,
+        container: row.get(4)?,
+        run: row.get(5)?,
+        stream: row.get(6)?,
+        body: row.get(7)?,
+    })
+}
+
 /// The log store. Cheap to share behind an `Arc`.
 pub struct LogStore {
     writer: Mutex<Connection>,
@@ -183,18 +197,7 @@ impl LogStore {
         }
         let conn = self.reader.lock();
         let mut stmt = conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(args), |row| {
-            Ok(LogRecord {
-                ts_ns: row.get(0)?,
-                service: row.get(1)?,
-                service_uid: row.get(2)?,
-                instance: row.get(3)?,
-                container: row.get(4)?,
-                run: row.get(5)?,
-                stream: row.get(6)?,
-                body: row.get(7)?,
-            })
-        })?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), log_record)?;
         let mut out = rows.collect::<rusqlite::Result<Vec<_>>>()?;
         out.reverse();
         Ok(out)
@@ -262,18 +265,7 @@ impl LogStore {
             "SELECT ts_ns, service, service_uid, instance, container, run, stream, body FROM logs
              WHERE ts_ns >= ?1 AND ts_ns < ?2 ORDER BY ts_ns, id",
         )?;
-        let rows = stmt.query_map(params![since_ns, until_ns], |row| {
-            Ok(LogRecord {
-                ts_ns: row.get(0)?,
-                service: row.get(1)?,
-                service_uid: row.get(2)?,
-                instance: row.get(3)?,
-                container: row.get(4)?,
-                run: row.get(5)?,
-                stream: row.get(6)?,
-                body: row.get(7)?,
-            })
-        })?;
+        let rows = stmt.query_map(params![since_ns, until_ns], log_record)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
