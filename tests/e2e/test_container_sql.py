@@ -119,3 +119,26 @@ def test_text_analysis_jobs_with_snowpark(spcs, python_image, tmp_path):
     logs = [r[0] for r in cur.fetchall()]
     assert any("task summarization: 4 rows from reviews" in line for line in logs)
     assert any("merged into review_results" in line for line in logs)
+
+
+def test_snowpark_operations_from_a_job(spcs, python_image):
+    srv, c = spcs()
+    cur = c.cursor()
+    cur.execute("CREATE TABLE people (NAME STRING, AGE INT)")
+    cur.execute("INSERT INTO people VALUES ('ann', 31), ('bob', 17), ('cy', 45)")
+    spec = f"""
+spec:
+  containers:
+  - name: main
+    image: /{PY_IMAGE}
+    command: [python3, /app/snowpark_ops.py]
+    env:
+      PYTHONPATH: /opt/sf3
+"""
+    cur.execute(f"EXECUTE JOB SERVICE IN COMPUTE POOL tutorial_compute_pool NAME = snowpark_ops FROM SPECIFICATION $${spec}$$")
+    assert "completed successfully" in cur.fetchone()[0]
+    import json
+    logs = cur.execute("SELECT SYSTEM$GET_SERVICE_LOGS('snowpark_ops', 0, 'main')").fetchone()[0]
+    out = json.loads(logs.strip().splitlines()[-1])
+    assert out == {"sql": [["SNOWPARK_OPS", 42]], "filter": ["ann", "cy"], "saved": 2}
+    assert cur.execute("SELECT name FROM adults ORDER BY name").fetchall() == [("ann",), ("cy",)]
