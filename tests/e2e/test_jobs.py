@@ -236,3 +236,25 @@ def test_finished_jobs_are_purged_after_the_retention_period(spcs):
     wait_for(lambda: not rows(cur, "SHOW JOB SERVICES LIKE 'SHORT_LIVED'"), 60, "the finished job to be purged")
     wait_for(lambda: not rows(cur, "SELECT * FROM TABLE(SNOWFLAKE.SPCS.GET_JOB_HISTORY())"), 60, "its history to age out")
     assert rows(cur, "SELECT * FROM SNOWFLAKE.TELEMETRY.EVENTS") == []
+
+
+def test_replicas_and_secrets_reach_the_containers(spcs):
+    srv, c = spcs()
+    cur = c.cursor()
+    cur.execute("CREATE SECRET api_creds TYPE = PASSWORD USERNAME = 'svc_user' PASSWORD = 's3cr3t-value'")
+    spec = job_spec("env").replace("    env:", """    secrets:
+    - snowflakeSecret: api_creds
+      secretKeyRef: password
+      envVarName: API_PASSWORD
+    env:""")
+    cur.execute(f"EXECUTE JOB SERVICE IN COMPUTE POOL tutorial_compute_pool NAME = fan_out REPLICAS = 2 FROM SPECIFICATION $${spec}$$")
+    assert "completed successfully" in cur.fetchone()[0]
+    for i in range(2):
+        env = dict(line.split("=", 1) for line in one(cur, f"SELECT SYSTEM$GET_SERVICE_LOGS('fan_out', {i}, 'main')").splitlines() if "=" in line)
+        assert (env["SNOWFLAKE_JOB_INDEX"], env["SNOWFLAKE_JOBS_COUNT"]) == (str(i), "2")
+        assert env["API_PASSWORD"] == "s3cr3t-value"
+        assert (env["SNOWFLAKE_HOST"], env["SNOWFLAKE_PORT"], env["SNOWFLAKE_PROTOCOL"]) == ("snowflake.floe.internal", "443", "https")
+        assert env["REQUESTS_CA_BUNDLE"] == "/snowflake/floe/ca-bundle.pem"
+    (h,) = rows(cur, "SELECT instance_statuses, parameters FROM TABLE(SNOWFLAKE.SPCS.GET_JOB_HISTORY())")
+    assert json.loads(h["INSTANCE_STATUSES"])["succeededInstances"] == 2
+    assert json.loads(h["PARAMETERS"]) == {"REPLICAS": 2}
