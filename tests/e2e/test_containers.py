@@ -236,3 +236,35 @@ def test_kill_and_restart_adopts_containers(spcs):
     assert logs.count("echo-service: listening on port 8000") == 1
     cur2.execute("DROP SERVICE echo_service")
     wait_for(lambda: not owned_containers(srv), 30, "the dropped service's container to go")
+
+
+def test_rolling_upgrade_and_crash_loop(spcs):
+    srv, c = spcs()
+    cur = c.cursor()
+    cur.execute(f"CREATE SERVICE echo_service IN COMPUTE POOL tutorial_compute_pool FROM SPECIFICATION $${ECHO_SPEC}$$")
+    assert one(cur, "SELECT SYSTEM$WAIT_FOR_SERVICES(60, 'echo_service')") == "OK"
+    cur.execute(f"ALTER SERVICE echo_service FROM SPECIFICATION $${ECHO_SPEC.replace('Bob', 'Alice')}$$")
+
+    def upgraded():
+        cur.execute(f"EXECUTE JOB SERVICE IN COMPUTE POOL tutorial_compute_pool FROM SPECIFICATION $${JOB_SPEC}$$")
+        cur.execute("SELECT SYSTEM$GET_SERVICE_LOGS('echo_service', 0, 'echo')")
+        return "Alice said Hello" in cur.fetchone()[0]
+
+    wait_for(upgraded, 120, "the upgraded instance to answer")
+    cur.execute("SHOW SERVICE CONTAINERS IN SERVICE echo_service")
+    assert len(cur.fetchall()) == 1, "the old instance was replaced, not kept beside the new one"
+
+    # A container that keeps failing is restarted and counted; the service does not become ready.
+    crashing = ECHO_SPEC.replace("    env:\n      SERVER_PORT: 8000", "    args: [exit, '1']\n    env:\n      SERVER_PORT: 8000")
+    cur.execute(f"CREATE SERVICE crashing IN COMPUTE POOL tutorial_compute_pool FROM SPECIFICATION $${crashing}$$")
+
+    def restarted():
+        cur.execute("SHOW SERVICE CONTAINERS IN SERVICE crashing")
+        cols = [d[0] for d in cur.description]
+        row = dict(zip(cols, cur.fetchone()))
+        return (row["restart_count"] or 0) >= 2 and row
+    row = wait_for(restarted, 120, "the crashing container to be restarted")
+    assert row["last_exit_code"] == 1
+    cur.execute("DESCRIBE SERVICE crashing")
+    cols = [d[0] for d in cur.description]
+    assert dict(zip(cols, cur.fetchone()))["status"] != "RUNNING"
