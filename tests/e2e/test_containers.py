@@ -268,3 +268,28 @@ def test_rolling_upgrade_and_crash_loop(spcs):
     cur.execute("DESCRIBE SERVICE crashing")
     cols = [d[0] for d in cur.description]
     assert dict(zip(cols, cur.fetchone()))["status"] != "RUNNING"
+
+
+def test_two_servers_share_one_engine(spcs):
+    a, ca = spcs()
+    b, cb = spcs()
+    for c in (ca, cb):
+        c.cursor().execute(f"CREATE SERVICE echo_service IN COMPUTE POOL tutorial_compute_pool FROM SPECIFICATION $${ECHO_SPEC}$$")
+    for c in (ca, cb):
+        assert one(c.cursor(), "SELECT SYSTEM$WAIT_FOR_SERVICES(60, 'echo_service')") == "OK"
+    mine_a, mine_b = owned_containers(a), owned_containers(b)
+    assert len(mine_a) == 1 and len(mine_b) == 1 and mine_a != mine_b
+    # Each server's job reaches its own echo service under the same DNS name.
+    for c in (ca, cb):
+        cur = c.cursor()
+        cur.execute(f"EXECUTE JOB SERVICE IN COMPUTE POOL tutorial_compute_pool NAME = caller FROM SPECIFICATION $${JOB_SPEC}$$")
+        assert "completed successfully" in cur.fetchone()[0]
+    # Dropping on one server leaves the other's container alone, also across a restart of the first.
+    ca.cursor().execute("DROP SERVICE echo_service")
+    wait_for(lambda: not owned_containers(a), 60, "server A's container to go")
+    a.proc.send_signal(signal.SIGKILL)
+    a.proc.wait()
+    a.start()
+    a.connect().cursor().execute("SELECT 1")
+    assert owned_containers(b) == mine_b
+    assert one(cb.cursor(), "SELECT SYSTEM$WAIT_FOR_SERVICES(10, 'echo_service')") == "OK"
