@@ -293,3 +293,35 @@ def test_two_servers_share_one_engine(spcs):
     a.connect().cursor().execute("SELECT 1")
     assert owned_containers(b) == mine_b
     assert one(cb.cursor(), "SELECT SYSTEM$WAIT_FOR_SERVICES(10, 'echo_service')") == "OK"
+
+
+def test_snow_spcs_service_commands(spcs, tmp_path):
+    from test_clients import Snow
+    srv, c = spcs()
+    c.cursor().execute("ALTER ACCOUNT SET LOG_EVENT_LEVEL = 'INFO'")
+    snow = Snow(tmp_path / "home", srv, database="TUTORIAL_DB")
+    spec = tmp_path / "echo.yaml"
+    spec.write_text(ECHO_SPEC)
+    job = tmp_path / "job.yaml"
+    job.write_text(JOB_SPEC)
+    snow.run("spcs", "service", "create", "echo_service", "--compute-pool", "tutorial_compute_pool", "--spec-path", str(spec))
+    listed = snow.json("spcs", "service", "list")
+    assert [s["name"] for s in listed] == ["ECHO_SERVICE"]
+    assert one(c.cursor(), "SELECT SYSTEM$WAIT_FOR_SERVICES(60, 'tutorial_db.public.echo_service')") == "OK"
+    (desc,) = snow.json("spcs", "service", "describe", "echo_service")
+    assert desc["status"] == "RUNNING"
+    containers = snow.json("spcs", "service", "list-containers", "echo_service")
+    assert [(x["container_name"], x["status"]) for x in containers] == [("echo", "READY")]
+    endpoints = snow.json("spcs", "service", "list-endpoints", "echo_service")
+    assert [e["name"] for e in endpoints] == ["echoendpoint"]
+    out = snow.run("spcs", "service", "execute-job", "caller", "--compute-pool", "tutorial_compute_pool", "--spec-path", str(job))
+    assert "completed successfully" in out.stdout
+    logs = snow.run("spcs", "service", "logs", "echo_service", "--container-name", "echo", "--instance-id", "0")
+    assert "Bob said Hello" in logs.stdout
+    events = snow.run("spcs", "service", "events", "echo_service", "--since", "1 hour")
+    assert "SERVICE.STATUS_CHANGE" in events.stdout or "CONTAINER.STATUS_CHANGE" in events.stdout
+    snow.run("spcs", "service", "suspend", "echo_service")
+    snow.run("spcs", "service", "resume", "echo_service")
+    snow.run("spcs", "service", "drop", "echo_service")
+    # The finished job stays listed (SHOW SERVICES shows job services too) until the retention ends.
+    assert [(s["name"], s["status"]) for s in snow.json("spcs", "service", "list")] == [("CALLER", "DONE")]

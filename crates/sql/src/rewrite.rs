@@ -150,6 +150,12 @@ fn json_path_text(path: &ast::JsonPath) -> String {
     out
 }
 
+/// String functions whose VARIANT arguments are cast to their string value first.
+const STRING_FUNCTIONS: &[&str] = &[
+    "UPPER", "LOWER", "INITCAP", "TRIM", "LTRIM", "RTRIM", "LENGTH", "LEN", "CONCAT", "SUBSTR", "SUBSTRING", "LEFT", "RIGHT",
+    "CONTAINS", "STARTSWITH", "ENDSWITH", "REPLACE", "SPLIT_PART", "LPAD", "RPAD", "REVERSE",
+];
+
 const DATE_PART_FUNCTIONS: &[&str] =
     &["DATEADD", "DATEDIFF", "DATE_TRUNC", "TIMESTAMPADD", "TIMESTAMPDIFF", "DATE_PART", "TIMEADD", "TIMEDIFF", "TIMESTAMP_DIFF"];
 
@@ -206,6 +212,19 @@ fn rewrite_expr(expr: &mut Expr, ctx: &Context<'_>) -> Result<(), SfError> {
     match expr {
         Expr::Function(func) => {
             let Some(name) = function_name(&func.name) else { return Ok(()) };
+            if STRING_FUNCTIONS.contains(&name.as_str())
+                && let FunctionArguments::List(list) = &mut func.args
+            {
+                // A VARIANT passed to a string function is its string value (`UPPER(v:name)` is
+                // `NAME`, not `"NAME"`), as Snowflake casts it.
+                for arg in &mut list.args {
+                    if let FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) = arg
+                        && is_variant_expr(e)
+                    {
+                        *e = parse_expr(&format!("to_varchar({e})"))?;
+                    }
+                }
+            }
             let opt = |v: Option<&str>| v.map(string_lit).unwrap_or_else(null_lit);
             let replacement = match name.as_str() {
                 "CURRENT_DATABASE" => Some(opt(ctx.database)),

@@ -16,4 +16,5 @@ select split('a,b,c', ','), regexp_replace('a1b22c', '[0-9]+', '#'), regexp_subs
 select length(uuid_string()), uniform(1, 10, 42) between 1 and 10, typeof(parse_json('1.5'));
 select parse_json('{"snow.service.name": "SVC", "snow": {"service": 1}}'):"snow.service.name"::string as quoted, parse_json('{"snow": {"service": 1}}'):snow.service as dotted;
 select count(*) from (select parse_json('{"k": "v", "n": 2}') as o) where o:k = 'v' and o:"k" <> 'w' and 'v' = o:k;
+select upper(parse_json('{"n": "echo_service"}'):n) as u, length(parse_json('{"n": "abc"}'):n) as l;
 select 1 / 0;
