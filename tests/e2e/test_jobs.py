@@ -258,3 +258,18 @@ def test_replicas_and_secrets_reach_the_containers(spcs):
     (h,) = rows(cur, "SELECT instance_statuses, parameters FROM TABLE(SNOWFLAKE.SPCS.GET_JOB_HISTORY())")
     assert json.loads(h["INSTANCE_STATUSES"])["succeededInstances"] == 2
     assert json.loads(h["PARAMETERS"]) == {"REPLICAS": 2}
+
+
+def test_session_token_file_is_refreshed(spcs):
+    srv, c = spcs(FLOE_TOKEN_REFRESH_SECS="2")
+    cur = c.cursor()
+    spec = job_spec("sleep", "600")
+    cur.execute(f"CREATE SERVICE sleeper IN COMPUTE POOL tutorial_compute_pool FROM SPECIFICATION $${spec}$$")
+    cur.execute("CALL sleeper!SPCS_WAIT_FOR('RUNNING', 120)")
+    (path,) = list(srv.data_dir.glob("run/*/0/main/session/token"))
+    first = path.read_text()
+    second = wait_for(lambda: path.read_text() != first and path.read_text(), 60, "a fresh token")
+    # The fresh token logs in as the service, like the container's own connection would.
+    svc = srv.connect(user=None, password=None, authenticator="oauth", token=second)
+    assert svc.cursor().execute("SELECT CURRENT_USER(), CURRENT_ROLE()").fetchone() == ("SLEEPER", "ACCOUNTADMIN")
+    cur.execute("DROP SERVICE sleeper")

@@ -107,6 +107,28 @@ impl Controller {
         self.cfg.data_dir.join("run").join(&svc.uid).join(instance.to_string()).join(container)
     }
 
+    /// Replaces the session token file of the running containers of an instance once it is older than
+    /// `Config::token_refresh` (written through a rename: a reader sees the old or the new token).
+    pub(crate) fn refresh_tokens(&self, svc: &Service, spec: &spec::Spec, instance: u32, running: &[ContainerInfo]) {
+        let Some(issuer) = &self.tokens else { return };
+        for c in spec.containers.iter().filter(|c| c.mount_session_token) {
+            if !running.iter().any(|r| r.labels.get(labels::CONTAINER) == Some(&c.name) && crate::running(r)) {
+                continue;
+            }
+            let path = self.run_dir(svc, instance, &c.name).join("session").join("token");
+            let stale = std::fs::metadata(&path).and_then(|m| m.modified()).map(|t| t.elapsed().unwrap_or_default() >= self.cfg.token_refresh).unwrap_or(false);
+            if !stale {
+                continue;
+            }
+            let mode = c.session_token_config.as_ref().map(|cfg| cfg.permission).unwrap_or(spec::SESSION_TOKEN_PERMISSION);
+            if let Some(token) = issuer.issue(svc, TOKEN_TTL)
+                && let Err(e) = write_file(&path, &token, mode)
+            {
+                tracing::warn!(service = %svc.name, error = %e, "cannot refresh a session token");
+            }
+        }
+    }
+
     /// Places and starts an instance; its state says PENDING (or why it waits or failed).
     pub(crate) async fn start_instance(
         &self,

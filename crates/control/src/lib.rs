@@ -65,6 +65,9 @@ pub struct Config {
     pub registry_credentials: Option<driver::RegistryCredentials>,
     /// Resync period when nothing wakes the loop.
     pub tick: Duration,
+    /// How often the session token file of a running container is replaced by a fresh token
+    /// (Snowflake: every few minutes; each token lives an hour).
+    pub token_refresh: Duration,
     /// How containers reach floe over https, when floe serves it on its networks (None: plain http at
     /// the gateway address and `port`).
     pub tls: Option<ContainerTls>,
@@ -438,6 +441,7 @@ impl Controller {
                 instances.push(self.start_instance(svc, &spec, id, prev, pool, placed).await);
                 continue;
             }
+            self.refresh_tokens(svc, &spec, id, &cs);
             let mut inst = self.observe_instance(svc, &spec, id, &cs, prev);
             if svc.is_job && matches!(inst.status.as_str(), "SUCCEEDED" | "FAILED") {
                 // A job instance ends when its containers' output is stored to the end (so its logs are

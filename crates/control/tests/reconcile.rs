@@ -36,6 +36,7 @@ async fn fixture() -> Fixture {
         registry_address: "127.0.0.1:8081".into(),
         registry_credentials: Some(driver::RegistryCredentials { server: "127.0.0.1:8081".into(), username: "puller".into(), password: "secret".into() }),
         tls: None,
+        token_refresh: Duration::from_secs(600),
         tick: Duration::from_secs(3600),
     };
     let controller = control::Controller::new(cfg, engine.clone(), Arc::new(fake.clone()), logs, None, Box::new(|_| {}));

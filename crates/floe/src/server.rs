@@ -264,6 +264,7 @@ async fn start_control_plane(
         registry_credentials: Some(pull_credentials),
         tick: Duration::from_millis(env_u64("FLOE_RECONCILE_MS", 1000)),
         tls: tls.map(|(t, _)| t),
+        token_refresh: Duration::from_secs(env_u64("FLOE_TOKEN_REFRESH_SECS", 600)),
     };
     let controller = control::Controller::new(
         cfg,
