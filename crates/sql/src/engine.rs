@@ -355,6 +355,7 @@ impl Engine {
     /// Optimises a logical plan and builds its physical plan.
     async fn physical_plan(&self, state: &SessionState, plan: &LogicalPlan) -> Result<Arc<dyn ExecutionPlan>, SfError> {
         let optimized = state.optimize(plan).map_err(from_datafusion)?;
+        let optimized = crate::extfn::call::lift(optimized).map_err(from_datafusion)?;
         state.query_planner().create_physical_plan(&optimized, state).await.map_err(from_datafusion)
     }
 

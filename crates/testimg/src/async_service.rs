@@ -12,6 +12,8 @@
 //! - a janitor drops batches nobody collected after `EXPIRY_SECS` (default 600: Snowflake gives up
 //!   after 10 minutes).
 //!
+//! Request bodies may be gzip-compressed (`Content-Encoding: gzip`, what COMPRESSION = AUTO sends).
+//!
 //! Environment: SERVER_PORT (8000), PROCESS_MS, EXPIRY_SECS, WORKERS (4).
 
 use std::collections::HashMap;
@@ -110,6 +112,16 @@ fn handle(mut stream: TcpStream, storage: &Storage, tx: &mpsc::Sender<(String, s
     };
     match method.as_str() {
         "POST" => {
+            let gzip = headers.iter().any(|(k, v)| k == "content-encoding" && v.eq_ignore_ascii_case("gzip"));
+            let body = if gzip {
+                let mut plain = Vec::new();
+                if std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut plain).is_err() {
+                    return respond(&mut stream, "400 Bad Request", "{\"error\":\"the gzip body does not decompress\"}");
+                }
+                plain
+            } else {
+                body
+            };
             let Ok(request) = serde_json::from_slice::<serde_json::Value>(&body) else {
                 return respond(&mut stream, "400 Bad Request", "{\"error\":\"the body is not JSON\"}");
             };

@@ -691,3 +691,85 @@ mod tests {
         assert_eq!(d.data_type(), &DataType::Date32);
     }
 }
+
+/// True for a call of a statement's remote UDF.
+fn is_remote(e: &datafusion::logical_expr::Expr) -> bool {
+    matches!(e, datafusion::logical_expr::Expr::ScalarFunction(f) if f.func.name().starts_with(PREFIX))
+}
+
+/// Moves remote calls out of plan nodes whose physical operators cannot evaluate async functions (sort
+/// keys, grouping keys, aggregate and window arguments, …) into a projection below the node, which
+/// DataFusion plans as an AsyncFuncExec; the node then reads a column. Output names are kept (aliases),
+/// and a projection above drops the lifted columns where they would pass through (Sort, Window).
+pub(crate) fn lift(plan: datafusion::logical_expr::LogicalPlan) -> DfResult<datafusion::logical_expr::LogicalPlan> {
+    use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+    use datafusion::logical_expr::{Expr, LogicalPlan, Projection, col};
+    let mut counter = 0usize;
+    plan.transform_up(|node| {
+        if matches!(node, LogicalPlan::Projection(_) | LogicalPlan::Filter(_)) || node.inputs().len() != 1 {
+            return Ok(Transformed::no(node));
+        }
+        let mut calls: Vec<Expr> = Vec::new();
+        for e in node.expressions() {
+            e.apply(|x| {
+                if is_remote(x) {
+                    if !calls.contains(x) {
+                        calls.push(x.clone());
+                    }
+                    return Ok(TreeNodeRecursion::Jump);
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })?;
+        }
+        if calls.is_empty() {
+            return Ok(Transformed::no(node));
+        }
+        let original = node.schema().clone();
+        let input = node.inputs()[0].clone();
+        let mut exprs: Vec<Expr> = input.schema().columns().into_iter().map(Expr::Column).collect();
+        let mut names = Vec::with_capacity(calls.len());
+        for call in &calls {
+            let name = format!("__floe_lifted_{counter}");
+            counter += 1;
+            exprs.push(call.clone().alias(&name));
+            names.push(name);
+        }
+        let below = LogicalPlan::Projection(Projection::try_new(exprs, Arc::new(input))?);
+        let node_exprs = node.expressions();
+        // Expressions whose position names an output field (aggregate and window nodes) keep that name.
+        let named_from = match &node {
+            LogicalPlan::Aggregate(_) => Some(0),
+            LogicalPlan::Window(w) => Some(w.input.schema().fields().len()),
+            _ => None,
+        };
+        let mut replaced = Vec::with_capacity(node_exprs.len());
+        for (i, e) in node_exprs.into_iter().enumerate() {
+            let new = e
+                .transform_up(|x| {
+                    if let Some(k) = calls.iter().position(|c| *c == x) {
+                        return Ok(Transformed::yes(col(datafusion::common::Column::from_name(&names[k]))));
+                    }
+                    Ok(Transformed::no(x))
+                })?
+                .data;
+            let new = match named_from {
+                Some(base) if original.fields().len() > base + i => {
+                    let (qualifier, field) = original.qualified_field(base + i);
+                    match new {
+                        Expr::Alias(a) => Expr::Alias(a),
+                        other => other.alias_qualified(qualifier.cloned(), field.name()),
+                    }
+                }
+                _ => new,
+            };
+            replaced.push(new);
+        }
+        let rebuilt = node.with_new_exprs(replaced, vec![below])?;
+        if rebuilt.schema().fields().len() == original.fields().len() {
+            return Ok(Transformed::yes(rebuilt));
+        }
+        let keep: Vec<Expr> = original.columns().into_iter().map(Expr::Column).collect();
+        Ok(Transformed::yes(LogicalPlan::Projection(Projection::try_new(keep, Arc::new(rebuilt))?)))
+    })
+    .map(|t| t.data)
+}
