@@ -190,8 +190,8 @@ def ext(srv, name: str, mode: str, args: str = "a varchar", returns: str = "varc
     q(srv, f"create or replace external function {name}({args}) returns {returns} api_integration = my_api {extra} as '{GATEWAY}{mode}'")
 
 
-def err(srv, sql: str) -> snowflake.connector.errors.ProgrammingError:
-    with pytest.raises(snowflake.connector.errors.ProgrammingError) as e:
+def err(srv, sql: str) -> snowflake.connector.errors.DatabaseError:
+    with pytest.raises(snowflake.connector.errors.DatabaseError) as e:
         q(srv, sql)
     return e.value
 
