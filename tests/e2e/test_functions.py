@@ -23,6 +23,7 @@ import pytest
 import snowflake.connector
 
 from conftest import REPO, FloeServer, free_port
+from test_containers import images, spcs  # noqa: F401  (fixtures of the Docker tests)
 
 GATEWAY = "https://abc123.execute-api.us-west-2.amazonaws.com/prod/"
 TESTIMG = Path(os.environ.get("FLOE_TESTIMG") or REPO / "target" / "release" / "floe-testimg")
@@ -438,3 +439,78 @@ def test_cancel_stops_calls(fsrv, remote):
     polls = len(remote.of("forever"))
     time.sleep(0.5)
     assert len(remote.of("forever")) == polls, "no more polls after the cancel"
+
+
+# ---- service functions (Docker) -------------------------------------------------------------
+
+docker_only = pytest.mark.skipif(os.environ.get("FLOE_TEST_DOCKER") != "1", reason="Docker tests run with FLOE_TEST_DOCKER=1")
+
+ASYNC_SPEC = """
+spec:
+  containers:
+  - name: worker
+    image: /tutorial_db/data_schema/tutorial_repository/my_echo_service_image:latest
+    args: [async-server]
+    env:
+      SERVER_PORT: 8080
+      PROCESS_MS: 100
+    readinessProbe:
+      port: 8080
+      path: /healthcheck
+  endpoints:
+  - name: asyncendpoint
+    port: 8080
+"""
+
+
+@docker_only
+def test_service_functions(spcs):
+    from test_containers import ECHO_SPEC, one
+    srv, c = spcs()
+    cur = c.cursor()
+    cur.execute(f"CREATE SERVICE echo_service IN COMPUTE POOL tutorial_compute_pool FROM SPECIFICATION $${ECHO_SPEC}$$")
+    cur.execute(f"CREATE SERVICE async_service IN COMPUTE POOL tutorial_compute_pool FROM SPECIFICATION $${ASYNC_SPEC}$$")
+    # The tutorial's function, created while the service starts.
+    cur.execute("CREATE FUNCTION my_echo_udf (InputText VARCHAR) RETURNS VARCHAR SERVICE=echo_service ENDPOINT=echoendpoint AS '/echo'")
+    assert cur.fetchone()[0] == "Function MY_ECHO_UDF successfully created."
+    assert one(cur, "SELECT SYSTEM$WAIT_FOR_SERVICES(90, 'echo_service', 'async_service')") == "OK"
+    assert one(cur, "SELECT my_echo_udf('Hello')") == "Bob said Hello"
+    cur.execute("CREATE TABLE names (id INT, name VARCHAR)")
+    cur.execute("INSERT INTO names SELECT seq4(), 'n' || seq4() FROM TABLE(GENERATOR(ROWCOUNT => 50))")
+    cur.execute("SELECT id, my_echo_udf(name) FROM names ORDER BY id")
+    rows = cur.fetchall()
+    assert len(rows) == 50 and rows[7] == (7, "Bob said n7")
+    cur.execute("SHOW FUNCTIONS LIKE 'MY_ECHO_UDF'")
+    row = cur.fetchone()
+    assert row[14] == "N" and row[15] == "SERVICE"
+    desc = dict(cur.execute("DESCRIBE FUNCTION my_echo_udf(VARCHAR)").fetchall())
+    assert desc["service"] == "TUTORIAL_DB.DATA_SCHEMA.ECHO_SERVICE" and desc["service_endpoint"] == "echoendpoint"
+    # An endpoint the service does not have changes nothing.
+    with pytest.raises(snowflake.connector.errors.ProgrammingError) as e:
+        cur.execute("CREATE FUNCTION bad_ep (x VARCHAR) RETURNS VARCHAR SERVICE=echo_service ENDPOINT=nope AS '/echo'")
+    assert "Endpoint 'nope' does not exist" in e.value.msg
+    # The reference asynchronous service behind a service function: every batch answers 202 first.
+    cur.execute("CREATE FUNCTION async_udf (n NUMBER) RETURNS NUMBER SERVICE=async_service ENDPOINT=asyncendpoint MAX_BATCH_ROWS = 5 AS '/work'")
+    assert one(cur, "SELECT SUM(async_udf(id)) FROM names") == sum(range(50))
+    # A failing path: ABORT fails the statement, RETURN_NULL gives NULLs.
+    cur.execute("CREATE FUNCTION missing_udf (x VARCHAR) RETURNS VARCHAR SERVICE=echo_service ENDPOINT=echoendpoint MAX_BATCH_RETRIES = 0 AS '/missing'")
+    with pytest.raises(snowflake.connector.errors.ProgrammingError) as e:
+        cur.execute("SELECT missing_udf('x')")
+    assert "Request failed for external function MISSING_UDF with remote service error: 404" in e.value.msg
+    cur.execute("ALTER FUNCTION missing_udf(VARCHAR) SET ON_BATCH_FAILURE = RETURN_NULL")
+    assert one(cur, "SELECT missing_udf('x')") is None
+    # AUTO_RESUME: a suspended service wakes for the call.
+    cur.execute("ALTER SERVICE echo_service SUSPEND")
+    wait = time.monotonic()
+    while one(cur, "SELECT SYSTEM$GET_SERVICE_STATUS('echo_service')") != "[]" and time.monotonic() - wait < 60:
+        time.sleep(0.5)
+    assert one(cur, "SELECT my_echo_udf('again')") == "Bob said again"
+    cur.execute("SHOW SERVICES LIKE 'ECHO_SERVICE'")
+    cols = [d[0] for d in cur.description]
+    assert dict(zip(cols, cur.fetchone()))["status"] == "RUNNING"
+    # Without AUTO_RESUME the call fails saying so.
+    cur.execute("ALTER SERVICE echo_service SET AUTO_RESUME = FALSE")
+    cur.execute("ALTER SERVICE echo_service SUSPEND")
+    with pytest.raises(snowflake.connector.errors.DatabaseError) as e:
+        cur.execute("SELECT my_echo_udf('x')")
+    assert "AUTO_RESUME is FALSE" in e.value.msg
