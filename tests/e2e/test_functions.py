@@ -233,6 +233,25 @@ def test_only_account_privilege_creates_integrations(fsrv):
         cur.execute("use role accountadmin")
 
 
+def test_usage_privilege_on_functions(fsrv):
+    ext(fsrv, "priv_f", "echo")
+    for s in ["create role if not exists fn_user", "grant role fn_user to user admin", "grant usage on database fdb to role fn_user",
+              "grant usage on schema fdb.public to role fn_user"]:
+        q(fsrv, s)
+    cur = fsrv.funcs.cursor()
+    try:
+        cur.execute("use role fn_user")
+        with pytest.raises(snowflake.connector.errors.DatabaseError) as e:
+            cur.execute("select fdb.public.priv_f('x')")
+        assert "Unknown function PRIV_F" in e.value.msg
+        cur.execute("use role accountadmin")
+        cur.execute("grant usage on function fdb.public.priv_f(varchar) to role fn_user")
+        cur.execute("use role fn_user")
+        assert cur.execute("select fdb.public.priv_f('x')").fetchall() == [("x",)]
+    finally:
+        cur.execute("use role accountadmin")
+
+
 def test_function_statements_and_overloads(fsrv):
     ext(fsrv, "ov", "echo", "a varchar")
     ext(fsrv, "ov", "echo", "a number, b varchar", "number")

@@ -115,7 +115,7 @@ pub(crate) fn bind(engine: &Engine, session: &Session, statement: &mut Statement
             if overloads.is_empty() {
                 return std::ops::ControlFlow::Continue(());
             }
-            match RemoteUdf::new(engine, session, catalog, format!("{PREFIX}{}", udfs.len()), overloads) {
+            match RemoteUdf::new(engine, session, catalog, format!("{PREFIX}{}", udfs.len()), &name, overloads) {
                 Ok(udf) => {
                     let udf_name = udf.name.clone();
                     udfs.push(AsyncScalarUDF::new(Arc::new(udf)).into_scalar_udf());
@@ -204,7 +204,7 @@ fn context_value(engine: &Engine, session: &Session, function: &str) -> String {
 }
 
 impl RemoteUdf {
-    fn new(engine: &Engine, session: &Session, catalog: &store::Catalog, name: String, records: Vec<FunctionRecord>) -> Result<RemoteUdf, SfError> {
+    fn new(engine: &Engine, session: &Session, catalog: &store::Catalog, name: String, shown: &str, records: Vec<FunctionRecord>) -> Result<RemoteUdf, SfError> {
         let access = Access::of(engine, session, catalog);
         let mut overloads = Vec::new();
         let mut headers = Vec::new();
@@ -234,7 +234,7 @@ impl RemoteUdf {
             overloads.push(Overload { record, arg_types, returns, call: OnceCell::new() });
         }
         if overloads.is_empty() {
-            return Err(SfError::new("002140", "42601", model::ErrorKind::InvalidArgument, format!("SQL compilation error:\nUnknown function {}", display_ident(name.as_str()))));
+            return Err(SfError::new("002140", "42601", model::ErrorKind::InvalidArgument, format!("SQL compilation error:\nUnknown function {}", display_ident(shown))));
         }
         let signatures: Vec<TypeSignature> = overloads
             .iter()
