@@ -332,11 +332,12 @@ async fn service_targets(engine: &Engine, service: &[String], endpoint: &str, pa
             .filter_map(|i| i.ip.as_ref())
             .map(|ip| format!("http://{ip}:{port}{path}"))
             .collect();
-        if !targets.is_empty() {
-            return Ok(targets);
-        }
+        // A service suspended by statement is not called, even while its instances are still stopping.
         let pool = get::<crate::objects::compute_pool::ComputePool>(&catalog, crate::objects::COMPUTE_POOL, "", &svc.compute_pool);
         let pool_suspended = pool.as_ref().is_some_and(|p| p.suspended);
+        if !targets.is_empty() && !svc.suspended && !pool_suspended {
+            return Ok(targets);
+        }
         if svc.suspended || pool_suspended {
             if !svc.auto_resume || pool.as_ref().is_some_and(|p| p.suspended && !p.auto_resume) {
                 return Err(SfError::new(
