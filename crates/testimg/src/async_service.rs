@@ -127,7 +127,7 @@ fn handle(mut stream: TcpStream, storage: &Storage, tx: &mpsc::Sender<(String, s
             };
             // Batch ids end in `:<batch>:0:0`; /mixed answers even batches synchronously.
             let number: u64 = id.rsplit(':').nth(2).and_then(|n| n.parse().ok()).unwrap_or(1);
-            if path.starts_with("/mixed") && number % 2 == 0 {
+            if path.starts_with("/mixed") && number.is_multiple_of(2) {
                 return respond(&mut stream, "200 OK", &process(&request));
             }
             if let Ok(mut s) = storage.lock() {

@@ -451,11 +451,12 @@ fn target(c: &mut Cursor<'_>) -> Result<GrantTarget, SfError> {
                 _ => {}
             }
             let t = c.peek().cloned().unwrap_or(Token::EOF);
-            if depth > 0 && !(t == Token::Comma && depth == 1) {
-                if let Some(last) = types.last_mut() {
-                    last.push_str(&t.to_string());
-                    last.push(' ');
-                }
+            if depth > 0
+                && !(t == Token::Comma && depth == 1)
+                && let Some(last) = types.last_mut()
+            {
+                last.push_str(&t.to_string());
+                last.push(' ');
             }
             c.eat_token(&t);
         }
