@@ -48,6 +48,26 @@ fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
+/// External and service function settings (ARCHITECTURE.md, Settings).
+fn remote_config() -> anyhow::Result<sql::extfn::call::RemoteConfig> {
+    let defaults = sql::extfn::call::RemoteConfig::default();
+    let url_map = match std::env::var("FLOE_EXTERNAL_URL_MAP") {
+        Ok(text) => sql::extfn::call::RemoteConfig::parse_url_map(&text).map_err(|e| anyhow::anyhow!(e))?,
+        Err(_) => Vec::new(),
+    };
+    let mut settings = defaults.settings.clone();
+    settings.max_in_flight = env_u64("FLOE_REMOTE_MAX_IN_FLIGHT", settings.max_in_flight as u64).max(1) as usize;
+    settings.request_timeout = Duration::from_millis(env_u64("FLOE_REMOTE_REQUEST_TIMEOUT_MS", settings.request_timeout.as_millis() as u64));
+    settings.poll_max = Duration::from_millis(env_u64("FLOE_REMOTE_POLL_MAX_MS", settings.poll_max.as_millis() as u64));
+    settings.retry_max = Duration::from_millis(env_u64("FLOE_REMOTE_RETRY_MAX_MS", settings.retry_max.as_millis() as u64));
+    Ok(sql::extfn::call::RemoteConfig {
+        url_map,
+        external_timeout: Duration::from_secs(env_u64("FLOE_EXTERNAL_FUNCTION_TIMEOUT_SECS", defaults.external_timeout.as_secs())),
+        default_batch_rows: env_u64("FLOE_REMOTE_BATCH_ROWS", defaults.default_batch_rows as u64).max(1) as usize,
+        settings,
+    })
+}
+
 /// Runs the server until SIGTERM/SIGINT; returns the exit code.
 pub fn run(args: ServerArgs) -> i32 {
     tracing_subscriber::fmt()
@@ -82,6 +102,7 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         results_dir: Some(args.data_dir.join("results")),
         result_cache_bytes: env_u64("FLOE_RESULT_CACHE_MB", 1024) << 20,
         result_retention: Duration::from_secs(env_u64("FLOE_RESULT_RETENTION_SECS", 24 * 3600)),
+        remote: remote_config()?,
     };
     let engine = sql::Engine::new(store, config).map_err(|e| anyhow::anyhow!("{e}"))?;
     let admin_password = std::env::var("FLOE_ADMIN_PASSWORD").ok();

@@ -456,6 +456,7 @@ async fn execute_request(state: &AppState, entry: &SessionEntry, session: &mut S
             for statement in &statements {
                 let (child, child_tx) = state.queries.register(None, entry.id);
                 ids.push(child.id.clone());
+                session.current_query_id = Some(child.id.clone());
                 let res = state.engine.execute_bound(session, &statement.text, &request.bindings, &query.cancel).await;
                 let res = res.map(|mut r| {
                     let last = r.pop().expect("one result");
@@ -480,6 +481,7 @@ async fn execute_request(state: &AppState, entry: &SessionEntry, session: &mut S
             return Ok(data);
         }
     }
+    session.current_query_id = Some(query.id.clone());
     let mut results = state.engine.execute_bound(session, &request.sql, &request.bindings, &query.cancel).await?;
     let last = results.pop().expect("at least one result");
     if let Some(plan) = sql::objects::transfer::TransferPlan::of(&last) {

@@ -184,6 +184,7 @@ async fn run(state: &AppState, mut session: Session, handle: &str, statement: &s
             return Err(SfError::new("000008", "0A000", model::ErrorKind::InvalidArgument, format!("Actual statement count {} did not match the desired statement count {count}.", statements.len())));
         }
         if statements.len() == 1 {
+            session.current_query_id = Some(handle.to_string());
             let mut results = state.engine.execute_bound(&mut session, statement, bindings, cancel).await?;
             return Ok(result_set(&results.pop().expect("one result"), handle, nullable));
         }
@@ -191,6 +192,7 @@ async fn run(state: &AppState, mut session: Session, handle: &str, statement: &s
         for s in &statements {
             let (child, child_tx) = state.queries.register(None, session.id);
             handles.push(child.id.clone());
+            session.current_query_id = Some(child.id.clone());
             match state.engine.execute_bound(&mut session, &s.text, bindings, cancel).await {
                 Ok(mut r) => {
                     let _ = child_tx.send(Some(Outcome::Success(Arc::new(result_set(&r.pop().expect("one result"), &child.id, nullable)))));

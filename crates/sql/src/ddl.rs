@@ -122,7 +122,7 @@ pub async fn execute_floe(engine: &Engine, session: &mut Session, stmt: Stmt) ->
         }
         Stmt::Object(stmt) => crate::objects::execute(engine, session, *stmt).await,
         Stmt::Access(stmt) => crate::access::execute(engine, session, *stmt).await,
-        Stmt::Sql(_) | Stmt::Spcs(_) => Err(SfError::internal("routed a statement to the wrong executor")),
+        Stmt::Sql(_) | Stmt::Spcs(_) | Stmt::Functions(_) => Err(SfError::internal("routed a statement to the wrong executor")),
     }
 }
 

@@ -51,6 +51,8 @@ pub struct EngineConfig {
     pub result_cache_bytes: u64,
     /// How long results are kept (Snowflake: 24 hours).
     pub result_retention: Duration,
+    /// External and service function calls.
+    pub remote: crate::extfn::call::RemoteConfig,
 }
 
 impl Default for EngineConfig {
@@ -63,6 +65,7 @@ impl Default for EngineConfig {
             results_dir: None,
             result_cache_bytes: 1 << 30,
             result_retention: Duration::from_secs(24 * 3600),
+            remote: Default::default(),
         }
     }
 }
@@ -82,6 +85,7 @@ pub(crate) struct Inner {
     next_txn: AtomicU64,
     spcs: Arc<crate::spcs::Runtime>,
     images: std::sync::OnceLock<Arc<dyn crate::objects::image_repo::ImageStore>>,
+    remote: remote::Client,
 }
 
 impl Engine {
@@ -115,8 +119,9 @@ impl Engine {
         };
         ctx.register_udtf("result_scan", Arc::new(crate::results::ResultScan(results.clone())));
         let base_state = ctx.state();
+        let remote = remote::Client::new(config.remote.settings.clone());
         Ok(Engine {
-            inner: Arc::new(Inner { store, config, base_state, results, locks: Default::default(), next_txn: AtomicU64::new(1), spcs: Default::default(), images: Default::default() }),
+            inner: Arc::new(Inner { store, config, base_state, results, locks: Default::default(), next_txn: AtomicU64::new(1), spcs: Default::default(), images: Default::default(), remote }),
         })
     }
 
@@ -145,6 +150,11 @@ impl Engine {
         self.inner.images.get()
     }
 
+    /// The HTTP client of external and service functions.
+    pub fn remote_client(&self) -> &remote::Client {
+        &self.inner.remote
+    }
+
     /// The engine settings.
     pub fn config(&self) -> &EngineConfig {
         &self.inner.config
@@ -166,7 +176,9 @@ impl Engine {
             return Err(SfError::new("000900", "42000", model::ErrorKind::InvalidArgument, "Empty SQL statement."));
         }
         let mut results = Vec::with_capacity(statements.len());
+        session.current_cancel = cancel.clone();
         for statement in &statements {
+            session.current_statement = statement.text.clone();
             let stmt = parse::parse(statement)?;
             let result = if bindings.is_empty() {
                 self.execute_stmt(session, stmt, &statement.text, cancel).await?
@@ -243,6 +255,7 @@ impl Engine {
         match stmt {
             Stmt::Sql(statement) => self.execute_sql(session, *statement, text, cancel).await,
             Stmt::Spcs(stmt) => crate::spcs::execute(self, session, *stmt, cancel).await,
+            Stmt::Functions(stmt) => crate::extfn::execute(self, session, *stmt, cancel).await,
             other => crate::ddl::execute_floe(self, session, other).await,
         }
     }
@@ -277,7 +290,7 @@ impl Engine {
 
     pub(crate) fn view_with(&self, txn: Option<&Txn>, rowid_tables: Vec<u64>) -> Arc<View> {
         let pending = txn.map(|t| t.tables.clone()).unwrap_or_default();
-        Arc::new(View { catalog: self.inner.store.snapshot(), pending: Arc::new(pending), store: self.inner.store.clone(), rowid_tables })
+        Arc::new(View { catalog: self.inner.store.snapshot(), pending: Arc::new(pending), store: self.inner.store.clone(), rowid_tables, remote_udfs: Default::default() })
     }
 
     pub(crate) fn context<'a>(&'a self, session: &'a Session) -> Context<'a> {
@@ -297,6 +310,10 @@ impl Engine {
     /// no function re-registration).
     pub(crate) fn df_state(&self, view: Arc<View>) -> SessionState {
         let mut state = self.inner.base_state.clone();
+        for udf in view.remote_udfs.lock().iter() {
+            // Names are fresh per statement (`extfn::call::PREFIX`), so registration cannot clash.
+            let _ = state.register_udf(Arc::new(udf.clone()));
+        }
         state.register_catalog_list(Arc::new(Catalogs(view)));
         // CURRENT_TIMESTAMP and friends are the statement's start, not the engine's.
         state.mark_start_execution();
@@ -340,7 +357,7 @@ impl Engine {
             .statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(statement)))
             .await
             .map_err(from_datafusion)?;
-        let cacheable = plan_cache::cacheable(&plan);
+        let cacheable = plan_cache::cacheable(&plan) && view.remote_udfs.lock().is_empty();
         let physical = self.physical_plan(&state, &plan).await?;
         if cacheable {
             session.plans.put(key, plan_cache::CachedPlan { plan: physical.clone(), schema: physical.schema(), params });
@@ -351,6 +368,7 @@ impl Engine {
     /// Optimises a logical plan and builds its physical plan.
     async fn physical_plan(&self, state: &SessionState, plan: &LogicalPlan) -> Result<Arc<dyn ExecutionPlan>, SfError> {
         let optimized = state.optimize(plan).map_err(from_datafusion)?;
+        let optimized = crate::extfn::call::lift(optimized).map_err(from_datafusion)?;
         state.query_planner().create_physical_plan(&optimized, state).await.map_err(from_datafusion)
     }
 
@@ -387,7 +405,10 @@ impl Engine {
         }
         let mut access = crate::access::Access::of(self, session, &view.catalog);
         access.exempt = view.rowid_tables.clone();
-        rewrite::resolve_tables(statement, &view.catalog, session.database.as_deref(), session.schema.as_deref(), session.id, verb, &access)
+        rewrite::resolve_tables(statement, &view.catalog, session.database.as_deref(), session.schema.as_deref(), session.id, verb, &access)?;
+        let udfs = crate::extfn::call::bind(self, session, statement, &view.catalog)?;
+        view.remote_udfs.lock().extend(udfs);
+        Ok(())
     }
 
     /// Runs a SQL query text that floe generated, returning its stream.

@@ -15,6 +15,7 @@ mod ddl;
 mod dml;
 pub mod engine;
 pub mod errors;
+pub mod extfn;
 mod locks;
 pub mod objects;
 pub mod temp;

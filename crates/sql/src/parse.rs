@@ -42,6 +42,8 @@ pub enum Stmt {
     Access(Box<crate::access::AccessStmt>),
     /// Services, job services and their system functions.
     Spcs(Box<crate::spcs::SpcsStmt>),
+    /// External functions, service functions and API integrations (`crate::extfn`).
+    Functions(Box<crate::extfn::FnStmt>),
 }
 
 /// What `USE` switches.
@@ -516,6 +518,9 @@ impl<'a> Cursor<'a> {
 }
 
 fn parse_floe(c: &mut Cursor<'_>) -> Result<Option<Stmt>, SfError> {
+    if let Some(stmt) = crate::extfn::grammar::parse(c)? {
+        return Ok(Some(Stmt::Functions(Box::new(stmt))));
+    }
     if let Some(stmt) = crate::spcs::grammar::parse(c)? {
         return Ok(Some(Stmt::Spcs(Box::new(stmt))));
     }

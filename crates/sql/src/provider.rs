@@ -47,6 +47,8 @@ pub struct View {
     pub store: Store,
     /// Tables whose scans expose the row id column (the DML target).
     pub rowid_tables: Vec<u64>,
+    /// The statement's external/service function UDFs (`extfn::call::bind`), registered by `Engine::df_state`.
+    pub remote_udfs: Arc<parking_lot::Mutex<Vec<datafusion::logical_expr::ScalarUDF>>>,
 }
 
 impl std::fmt::Debug for View {

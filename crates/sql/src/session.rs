@@ -63,6 +63,12 @@ pub struct Session {
     pub query_ids: Vec<String>,
     /// Physical plans of this session's repeated queries.
     pub plans: crate::plan_cache::PlanCache,
+    /// The running statement's query id, set by the front door (external functions' headers).
+    pub current_query_id: Option<String>,
+    /// The running statement's text (CURRENT_STATEMENT in context headers).
+    pub current_statement: String,
+    /// The running statement's cancel token (stops its remote calls).
+    pub current_cancel: tokio_util::sync::CancellationToken,
 }
 
 /// How many query ids a session remembers for LAST_QUERY_ID.

@@ -5,10 +5,15 @@
 //!
 //! - `echo-server`: the tutorial's echo service on $SERVER_PORT (8000): `POST /echo` answers
 //!   `{"data": [[0, "Hello"]]}` with `{"data": [[0, "<CHARACTER_NAME> said Hello"]]}`; `GET /healthcheck`.
+//! - `async-server`: the reference asynchronous remote service (examples/async-remote-service):
+//!   POST answers 202 and hands the batch to a worker, GET answers 202 until the batch is done, then
+//!   200 with its rows; see async_service.rs.
 //! - `echo-client`: the tutorial's job: POSTs `{"data": [[0, "Hello"]]}` to $SERVICE_URL, logs both
 //!   lines, exits 0 (1 when the call fails after retries).
 //! - `log-flood N`: writes N numbered lines to stdout as fast as it can, then exits.
 //! - `exit CODE [SECS]`, `sleep SECS`, `env`: exit with a code (after SECS), sleep, print the environment.
+
+mod async_service;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -19,6 +24,7 @@ fn main() {
     let code = match args.first().map(String::as_str) {
         Some("echo-server") => echo_server(),
         Some("echo-client") => echo_client(),
+        Some("async-server") => async_service::run(),
         Some("log-flood") => log_flood(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(100_000)),
         Some("exit") => {
             if let Some(secs) = args.get(2).and_then(|s| s.parse::<u64>().ok()) {
@@ -43,7 +49,7 @@ fn main() {
             0
         }
         _ => {
-            eprintln!("usage: floe-testimg echo-server | echo-client | log-flood N | exit CODE [SECS] | sleep SECS | env");
+            eprintln!("usage: floe-testimg echo-server | async-server | echo-client | log-flood N | exit CODE [SECS] | sleep SECS | env");
             2
         }
     };
@@ -56,6 +62,11 @@ fn env_or(name: &str, default: &str) -> String {
 
 /// Reads one HTTP/1.1 request: (method, path, body).
 fn read_request(stream: &mut TcpStream) -> Option<(String, String, Vec<u8>)> {
+    read_request_with_headers(stream).map(|(m, p, _, b)| (m, p, b))
+}
+
+/// Reads one HTTP/1.1 request: (method, path, headers with lower-case names, body).
+pub(crate) fn read_request_with_headers(stream: &mut TcpStream) -> Option<(String, String, Vec<(String, String)>, Vec<u8>)> {
     let mut reader = BufReader::new(stream.try_clone().ok()?);
     let mut line = String::new();
     reader.read_line(&mut line).ok()?;
@@ -63,6 +74,7 @@ fn read_request(stream: &mut TcpStream) -> Option<(String, String, Vec<u8>)> {
     let method = parts.next()?.to_string();
     let path = parts.next()?.to_string();
     let mut length = 0usize;
+    let mut headers = Vec::new();
     loop {
         let mut h = String::new();
         reader.read_line(&mut h).ok()?;
@@ -70,18 +82,19 @@ fn read_request(stream: &mut TcpStream) -> Option<(String, String, Vec<u8>)> {
         if h.is_empty() {
             break;
         }
-        if let Some((k, v)) = h.split_once(':')
-            && k.eq_ignore_ascii_case("content-length")
-        {
-            length = v.trim().parse().unwrap_or(0);
+        if let Some((k, v)) = h.split_once(':') {
+            if k.eq_ignore_ascii_case("content-length") {
+                length = v.trim().parse().unwrap_or(0);
+            }
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
         }
     }
     let mut body = vec![0u8; length];
     reader.read_exact(&mut body).ok()?;
-    Some((method, path, body))
+    Some((method, path, headers, body))
 }
 
-fn respond(stream: &mut TcpStream, status: &str, body: &str) {
+pub(crate) fn respond(stream: &mut TcpStream, status: &str, body: &str) {
     let _ = write!(stream, "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
 }
 

@@ -437,19 +437,32 @@ fn target(c: &mut Cursor<'_>) -> Result<GrantTarget, SfError> {
         return Ok(if all { GrantTarget::All { kind, container_kind, container } } else { GrantTarget::Future { kind, container_kind, container } });
     }
     let Some((_, k)) = KINDS.iter().find(|(words, _)| c.eat(words)) else { return Err(c.error()) };
-    let name = c.object_name()?;
+    let mut name = c.object_name()?;
     if *k == kind::FUNCTION && c.eat_token(&Token::LParen) {
-        // The argument types name an overload; floe keys functions by name.
+        // The argument types name an overload: functions are stored as `NAME(NUMBER,VARCHAR)`.
         let mut depth = 1;
+        let mut types = vec![String::new()];
         while depth > 0 {
             match c.peek() {
                 Some(Token::LParen) => depth += 1,
                 Some(Token::RParen) => depth -= 1,
+                Some(Token::Comma) if depth == 1 => types.push(String::new()),
                 None => return Err(c.error()),
                 _ => {}
             }
             let t = c.peek().cloned().unwrap_or(Token::EOF);
+            if depth > 0
+                && !(t == Token::Comma && depth == 1)
+                && let Some(last) = types.last_mut()
+            {
+                last.push_str(&t.to_string());
+                last.push(' ');
+            }
             c.eat_token(&t);
+        }
+        let types: Vec<String> = types.iter().filter(|t| !t.trim().is_empty()).map(|t| crate::types::SfType::parse(t.trim()).map(|t| t.to_sql())).collect::<Result<_, _>>()?;
+        if let Some(last) = name.last_mut() {
+            *last = crate::extfn::signature_key(last, &types);
         }
     }
     Ok(GrantTarget::Object { kind: k.to_string(), name })

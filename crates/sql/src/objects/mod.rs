@@ -533,7 +533,7 @@ pub struct ScopedObjects {
 /// See `ScopedObjects`.
 pub fn drop_scope(engine: &Engine, catalog: &Catalog, db: &str, schema: Option<&str>) -> ScopedObjects {
     let mut out = ScopedObjects { ops: Vec::new(), stage_dirs: Vec::new() };
-    for kind in [STAGE, IMAGE_REPOSITORY, file_format::FILE_FORMAT] {
+    for kind in [STAGE, IMAGE_REPOSITORY, file_format::FILE_FORMAT, crate::extfn::FUNCTION] {
         for (scope, name, body) in catalog.objects_of(kind) {
             let object_schema = body.get("schema").and_then(|v| v.as_str()).unwrap_or_default();
             let in_db = body.get("database").and_then(|v| v.as_str()) == Some(db);
