@@ -489,6 +489,21 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// `( item [, item …] )`, possibly empty: the items `item` reads, in order.
+    pub fn paren_list<T>(&mut self, mut item: impl FnMut(&mut Self) -> Result<T, SfError>) -> Result<Vec<T>, SfError> {
+        if !self.eat_token(&Token::LParen) {
+            return Err(self.error());
+        }
+        let mut out = Vec::new();
+        while !self.eat_token(&Token::RParen) {
+            if !out.is_empty() && !self.eat_token(&Token::Comma) {
+                return Err(self.error());
+            }
+            out.push(item(self)?);
+        }
+        Ok(out)
+    }
+
     /// A parameter value: string, number, TRUE/FALSE or a bare word.
     pub fn param_value(&mut self) -> Result<ParamValue, SfError> {
         let negative = self.eat_token(&Token::Minus);

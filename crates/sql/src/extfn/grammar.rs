@@ -136,33 +136,12 @@ fn create(c: &mut Cursor<'_>) -> Result<Option<FnStmt>, SfError> {
 
 /// `( [name type [, …]] )`.
 fn arguments(c: &mut Cursor<'_>) -> Result<Vec<(String, String)>, SfError> {
-    if !c.eat_token(&Token::LParen) {
-        return Err(c.error());
-    }
-    let mut out = Vec::new();
-    while !c.eat_token(&Token::RParen) {
-        if !out.is_empty() && !c.eat_token(&Token::Comma) {
-            return Err(c.error());
-        }
-        let name = c.ident()?;
-        out.push((name, type_text(c)?));
-    }
-    Ok(out)
+    c.paren_list(|c| Ok((c.ident()?, type_text(c)?)))
 }
 
 /// `( type [, …] )` of a signature.
 fn types(c: &mut Cursor<'_>) -> Result<Vec<String>, SfError> {
-    if !c.eat_token(&Token::LParen) {
-        return Err(c.error());
-    }
-    let mut out = Vec::new();
-    while !c.eat_token(&Token::RParen) {
-        if !out.is_empty() && !c.eat_token(&Token::Comma) {
-            return Err(c.error());
-        }
-        out.push(type_text(c)?);
-    }
-    Ok(out)
+    c.paren_list(type_text)
 }
 
 /// A type as written: words, then an optional `( n [, m] )`, validated by `SfType::parse`.
@@ -209,21 +188,13 @@ fn type_text(c: &mut Cursor<'_>) -> Result<String, SfError> {
 
 /// `( 'name' = 'value' [, …] )`.
 fn headers(c: &mut Cursor<'_>) -> Result<Vec<(String, String)>, SfError> {
-    if !c.eat_token(&Token::LParen) {
-        return Err(c.error());
-    }
-    let mut out = Vec::new();
-    while !c.eat_token(&Token::RParen) {
-        if !out.is_empty() && !c.eat_token(&Token::Comma) {
-            return Err(c.error());
-        }
+    c.paren_list(|c| {
         let name = c.string()?;
         if !c.eat_token(&Token::Eq) {
             return Err(c.error());
         }
-        out.push((name, c.string()?));
-    }
-    Ok(out)
+        Ok((name, c.string()?))
+    })
 }
 
 fn alter(c: &mut Cursor<'_>) -> Result<Option<FnStmt>, SfError> {

@@ -170,14 +170,7 @@ fn spec_source(c: &mut Cursor<'_>) -> Result<SpecSource, SfError> {
 
 /// `( key => value, … )`; values are kept as written (strings unquoted).
 fn using(c: &mut Cursor<'_>) -> Result<Vec<(String, String)>, SfError> {
-    if !c.eat_token(&Token::LParen) {
-        return Err(c.error());
-    }
-    let mut out = Vec::new();
-    while !c.eat_token(&Token::RParen) {
-        if !out.is_empty() && !c.eat_token(&Token::Comma) {
-            return Err(c.error());
-        }
+    c.paren_list(|c| {
         let key = match c.peek() {
             Some(Token::Word(w)) if w.quote_style.is_some() => {
                 let v = w.value.clone();
@@ -203,9 +196,8 @@ fn using(c: &mut Cursor<'_>) -> Result<Vec<(String, String)>, SfError> {
         };
         let t = c.peek().cloned().unwrap_or(Token::EOF);
         c.eat_token(&t);
-        out.push((key, value));
-    }
-    Ok(out)
+        Ok((key, value))
+    })
 }
 
 fn execute_job(c: &mut Cursor<'_>) -> Result<SpcsStmt, SfError> {
