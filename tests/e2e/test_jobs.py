@@ -273,3 +273,35 @@ def test_session_token_file_is_refreshed(spcs):
     svc = srv.connect(user=None, password=None, authenticator="oauth", token=second)
     assert svc.cursor().execute("SELECT CURRENT_USER(), CURRENT_ROLE()").fetchone() == ("SLEEPER", "ACCOUNTADMIN")
     cur.execute("DROP SERVICE sleeper")
+
+
+def test_stage_and_memory_volumes(spcs):
+    srv, c = spcs()
+    cur = c.cursor()
+    cur.execute("CREATE STAGE job_stage")
+
+    def spec(*args: str) -> str:
+        return job_spec(*args).replace("    env:", """    volumeMounts:
+    - name: data
+      mountPath: /data
+    - name: scratch
+      mountPath: /scratch
+    env:""") + """  volumes:
+  - name: data
+    source: stage
+    stageConfig:
+      name: "@job_stage"
+  - name: scratch
+    source: memory
+    size: 64Mi
+"""
+
+    cur.execute(f"EXECUTE JOB SERVICE IN COMPUTE POOL tutorial_compute_pool NAME = writer FROM SPECIFICATION $${spec('write', '/data/out.txt', 'written by a job')}$$")
+    assert "completed successfully" in cur.fetchone()[0]
+    # A file a job writes to a stage volume is a file of the stage.
+    assert [r[0] for r in cur.execute("LIST @job_stage").fetchall()] == ["job_stage/out.txt"]
+    cur.execute(f"EXECUTE JOB SERVICE IN COMPUTE POOL tutorial_compute_pool NAME = reader FROM SPECIFICATION $${spec('cat', '/data/out.txt')}$$")
+    assert "written by a job" in one(cur, "SELECT SYSTEM$GET_SERVICE_LOGS('reader', 0, 'main')")
+    # A memory volume is writable scratch space.
+    cur.execute(f"EXECUTE JOB SERVICE IN COMPUTE POOL tutorial_compute_pool NAME = scratcher FROM SPECIFICATION $${spec('write', '/scratch/tmp.txt', 'x')}$$")
+    assert "wrote /scratch/tmp.txt" in one(cur, "SELECT SYSTEM$GET_SERVICE_LOGS('scratcher', 0, 'main')")

@@ -33,6 +33,30 @@ fn main() {
             println!("exiting with {}", args.get(1).map(String::as_str).unwrap_or("0"));
             args.get(1).and_then(|c| c.parse().ok()).unwrap_or(0)
         }
+        Some("write") => match (args.get(1), args.get(2)) {
+            (Some(path), Some(text)) => match std::fs::write(path, format!("{text}\n")) {
+                Ok(()) => {
+                    println!("wrote {path}");
+                    0
+                }
+                Err(e) => {
+                    eprintln!("cannot write {path}: {e}");
+                    1
+                }
+            },
+            _ => 2,
+        },
+        Some("cat") => match args.get(1).map(std::fs::read_to_string) {
+            Some(Ok(text)) => {
+                print!("{text}");
+                0
+            }
+            Some(Err(e)) => {
+                eprintln!("cannot read: {e}");
+                1
+            }
+            None => 2,
+        },
         Some("sleep") => {
             std::thread::sleep(Duration::from_secs(args.get(1).and_then(|s| s.parse().ok()).unwrap_or(3600)));
             0
@@ -49,7 +73,7 @@ fn main() {
             0
         }
         _ => {
-            eprintln!("usage: floe-testimg echo-server | async-server | echo-client | log-flood N | exit CODE [SECS] | sleep SECS | env");
+            eprintln!("usage: floe-testimg echo-server | async-server | echo-client | log-flood N | exit CODE [SECS] | sleep SECS | env | write PATH TEXT | cat PATH");
             2
         }
     };
