@@ -11,11 +11,11 @@ use std::collections::BTreeMap;
 use model::{SfError, display_ident};
 use serde::{Deserialize, Serialize};
 
-use super::{Prop, ShowScope, Value, commit, dropped, get, message, now, put, resolve, schema_scope, scope_schemas};
+use super::{Prop, ShowScope, Value, commit, dropped, get, message, now, put, resolve, schema_scope};
 use crate::engine::Engine;
 use crate::result::{QueryResult, statement_type};
 use crate::session::Session;
-use crate::show::{Col, build, like_matcher};
+use crate::show::{Col, build};
 
 /// Object kind of file formats in the store.
 pub const FILE_FORMAT: &str = "FILE_FORMAT";
@@ -286,21 +286,7 @@ pub(super) fn describe(engine: &Engine, session: &Session, name: &[String]) -> R
 
 pub(super) fn show(engine: &Engine, session: &Session, like: Option<&str>, scope: ShowScope) -> Result<QueryResult, SfError> {
     let catalog = engine.store().snapshot();
-    let matches = like_matcher(like);
-    let mut rows: Vec<FileFormat> = Vec::new();
-    for (db, schema) in scope_schemas(&catalog, session, &scope, "SHOW FILE FORMATS")? {
-        let scope = schema_scope(&db, &schema);
-        for (sc, stored, _) in catalog.objects_of(FILE_FORMAT) {
-            if sc != scope || !crate::temp::visible_to(stored, session.id) {
-                continue;
-            }
-            if let Some(f) = get::<FileFormat>(&catalog, FILE_FORMAT, sc, stored)
-                && matches(&f.name)
-            {
-                rows.push(f);
-            }
-        }
-    }
+    let mut rows = super::shown_objects(&catalog, session, &scope, FILE_FORMAT, "SHOW FILE FORMATS", like, |f: &FileFormat| &f.name)?;
     rows.sort_by(|a, b| (&a.database, &a.schema, &a.name).cmp(&(&b.database, &b.schema, &b.name)));
     let options = |f: &FileFormat| {
         let mut o = serde_json::Map::new();

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use model::{SfError, display_ident};
 use serde::{Deserialize, Serialize};
 
-use super::{IMAGE_REPOSITORY, Prop, ShowScope, Value, commit, dropped, get, message, now, put, resolve, schema_scope, scope_schemas};
+use super::{IMAGE_REPOSITORY, Prop, ShowScope, Value, commit, dropped, get, message, now, put, resolve, schema_scope};
 use crate::engine::Engine;
 use crate::result::{QueryResult, statement_type};
 use crate::session::Session;
@@ -230,20 +230,7 @@ pub(super) fn show_images(engine: &Engine, session: &Session, like: Option<&str>
 /// The repositories a SHOW covers, in (database, schema, name) order.
 pub fn visible(engine: &Engine, session: &Session, scope: &ShowScope, like: Option<&str>) -> Result<Vec<ImageRepository>, SfError> {
     let catalog = engine.store().snapshot();
-    let matches = like_matcher(like);
-    let mut out = Vec::new();
-    for (db, schema) in scope_schemas(&catalog, session, scope, "SHOW IMAGE REPOSITORIES")? {
-        let scope = schema_scope(&db, &schema);
-        for (s, name, _) in catalog.objects_of(IMAGE_REPOSITORY) {
-            if s == scope
-                && matches(name)
-                && let Some(repo) = get::<ImageRepository>(&catalog, IMAGE_REPOSITORY, s, name)
-            {
-                out.push(repo);
-            }
-        }
-    }
-    Ok(out)
+    super::shown_objects(&catalog, session, scope, IMAGE_REPOSITORY, "SHOW IMAGE REPOSITORIES", like, |r: &ImageRepository| &r.name)
 }
 
 fn s(v: impl Into<String>) -> Option<String> {

@@ -530,6 +530,35 @@ pub struct ScopedObjects {
     pub stage_dirs: Vec<std::path::PathBuf>,
 }
 
+/// The schema objects of `kind` a SHOW covers: in the schemas of `scope`, visible to the session
+/// (temporary ones only to their own), whose `name` matches LIKE; in schema order.
+pub(crate) fn shown_objects<T: DeserializeOwned>(
+    catalog: &Catalog,
+    session: &Session,
+    scope: &ShowScope,
+    kind: &str,
+    verb: &str,
+    like: Option<&str>,
+    name: impl Fn(&T) -> &str,
+) -> Result<Vec<T>, SfError> {
+    let matches = crate::show::like_matcher(like);
+    let mut out = Vec::new();
+    for (db, schema) in scope_schemas(catalog, session, scope, verb)? {
+        let wanted = schema_scope(&db, &schema);
+        for (sc, stored, _) in catalog.objects_of(kind) {
+            if sc != wanted || !crate::temp::visible_to(stored, session.id) {
+                continue;
+            }
+            if let Some(object) = get::<T>(catalog, kind, sc, stored)
+                && matches(name(&object))
+            {
+                out.push(object);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// See `ScopedObjects`.
 pub fn drop_scope(engine: &Engine, catalog: &Catalog, db: &str, schema: Option<&str>) -> ScopedObjects {
     let mut out = ScopedObjects { ops: Vec::new(), stage_dirs: Vec::new() };

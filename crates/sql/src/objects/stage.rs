@@ -18,11 +18,11 @@ use model::{SfError, display_ident};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use super::{Prop, STAGE, ShowScope, StageRef, Value, commit, dropped, get, message, now, put, resolve, schema_scope, scope_schemas};
+use super::{Prop, STAGE, ShowScope, StageRef, Value, commit, dropped, get, message, now, put, resolve, schema_scope};
 use crate::engine::Engine;
 use crate::result::{QueryResult, statement_type};
 use crate::session::Session;
-use crate::show::{Col, build, like_matcher};
+use crate::show::{Col, build};
 
 /// A stage as stored.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -347,21 +347,7 @@ pub(super) fn describe(engine: &Engine, session: &Session, name: &[String]) -> R
 
 pub(super) fn show(engine: &Engine, session: &Session, like: Option<&str>, scope: ShowScope) -> Result<QueryResult, SfError> {
     let catalog = engine.store().snapshot();
-    let matches = like_matcher(like);
-    let mut rows: Vec<Stage> = Vec::new();
-    for (db, schema) in scope_schemas(&catalog, session, &scope, "SHOW STAGES")? {
-        let scope = schema_scope(&db, &schema);
-        for (sc, stored, _) in catalog.objects_of(STAGE) {
-            if sc != scope || !crate::temp::visible_to(stored, session.id) {
-                continue;
-            }
-            if let Some(stage) = get::<Stage>(&catalog, STAGE, sc, stored)
-                && matches(&stage.name)
-            {
-                rows.push(stage);
-            }
-        }
-    }
+    let mut rows = super::shown_objects(&catalog, session, &scope, STAGE, "SHOW STAGES", like, |s: &Stage| &s.name)?;
     rows.sort_by(|a, b| (&a.database, &a.schema, &a.name, a.temporary_session).cmp(&(&b.database, &b.schema, &b.name, b.temporary_session)));
     let none = || rows.iter().map(|_| None).collect::<Vec<Option<String>>>();
     Ok(build(
