@@ -129,7 +129,11 @@ def main() -> None:
         c.execute_async("select * from no_such_table")
         qid = c.sfqid
         try:
-            conn.cursor().get_results_from_sfqid(qid)
+            # 5.x only raises here if the query had already failed; otherwise the error comes with
+            # the first fetch (it polls until the query ends), so fetch as a user would.
+            cur = conn.cursor()
+            cur.get_results_from_sfqid(qid)
+            cur.fetchall()
         except Exception as exc:  # noqa: BLE001
             return error_info(exc)
         return "no error"
