@@ -111,6 +111,18 @@ def test_execute_async_and_get_results_from_sfqid(connector):
     assert "Object 'NO_SUCH_TABLE' does not exist or not authorized." in norm_ws(failed["msg"])
 
 
+def test_write_pandas(connector):
+    """write_pandas: Parquet chunks PUT to a temporary stage, INFER_SCHEMA, CREATE TABLE, COPY INTO with
+    `$1:"col"::type` and IDENTIFIER(?) bindings; appending; overwrite (a new table renamed over the old)."""
+    result = ok(connector, "write_pandas")
+    assert result["created"] == [True, 1, 3], result
+    assert result["appended"] == [True, 1, 2], result
+    assert result["after_append"] == 5
+    assert result["replaced"] == [True, 1, 1], result
+    assert result["rows"] == [[3, "c'q", None]]
+    assert result["types"] == [["ID", "NUMBER(38,0)"], ["NAME", "VARCHAR(16777216)"], ["SCORE", "FLOAT"]]
+
+
 def test_executemany(connector):
     pyformat = ok(connector, "executemany_pyformat")
     assert pyformat == {"rowcount": 3, "rows": [[1, "a"], [2, "b'q"], [3, None]]}
@@ -198,9 +210,6 @@ def test_snowpark_session_close(snowpark):
     assert ok(snowpark, "close") == "closed"
 
 
-@pytest.mark.xfail(reason="session.write_pandas uploads Parquet: it needs COPY INTO … FILE_FORMAT = (TYPE = PARQUET) "
-                          "(issue 3 item 8; COPY reads CSV/JSON so far, objects/copy.rs)",
-                   strict=False)
 def test_snowpark_write_pandas(snowpark):
     assert ok(snowpark, "write_pandas") == {"rows": [{"ID": 1, "NAME": "p"}, {"ID": 2, "NAME": "q"}]}
 

@@ -10,6 +10,7 @@ use chrono::{DateTime, NaiveTime};
 use datafusion::sql::sqlparser::ast::{self, Expr, Statement, Value};
 use datafusion::sql::sqlparser::dialect::SnowflakeDialect;
 use datafusion::sql::sqlparser::parser::Parser;
+use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 use model::SfError;
 
 /// One bound parameter: its Snowflake binding type and one value (or one per row for array binding).
@@ -105,6 +106,58 @@ fn bind_placeholders<V: ast::VisitMut>(node: &mut V, bindings: &Bindings, row: u
         ControlFlow::Continue(())
     });
     failure.map_or(Ok(()), Err)
+}
+
+/// True when the statement names an object by a bound value, `IDENTIFIER(?)`: its tokens must be bound
+/// (`substitute_tokens`) before it can be parsed.
+pub fn binds_identifier(tokens: &[TokenWithSpan]) -> bool {
+    let significant: Vec<&Token> = tokens.iter().map(|t| &t.token).filter(|t| !matches!(t, Token::Whitespace(_))).collect();
+    significant.windows(3).any(|w| {
+        matches!(w[0], Token::Word(word) if word.quote_style.is_none() && word.value.eq_ignore_ascii_case("IDENTIFIER"))
+            && *w[1] == Token::LParen
+            && matches!(w[2], Token::Placeholder(p) if !p.starts_with('$'))
+    })
+}
+
+/// Binds at the token level: every placeholder becomes the tokens of its literal (as `substitute` makes
+/// it). For statements that are not plain SQL (floe's own grammar: `COPY INTO … ON_ERROR = ?`,
+/// `CREATE STAGE IDENTIFIER(?)`) and for `IDENTIFIER(?)`, whose literal `parse` then reads as a name.
+pub fn substitute_tokens(tokens: &mut Vec<TokenWithSpan>, bindings: &Bindings, row: usize) -> Result<(), SfError> {
+    let mut next_positional = 0usize;
+    let mut i = 0;
+    while i < tokens.len() {
+        let Token::Placeholder(p) = &tokens[i].token else {
+            i += 1;
+            continue;
+        };
+        if p.starts_with('$') {
+            i += 1;
+            continue;
+        }
+        let key = placeholder_key(p, &mut next_positional);
+        let (ty, value) = bindings.value(&key, row)?;
+        let span = tokens[i].span;
+        let replacement: Vec<TokenWithSpan> = match literal(ty, value)? {
+            // A string as one token: printing and re-reading it would lose its backslashes.
+            Expr::Value(v) if matches!(&v.value, Value::SingleQuotedString(_)) => {
+                let Value::SingleQuotedString(text) = v.value else { unreachable!() };
+                vec![TokenWithSpan::new(Token::SingleQuotedString(text), span)]
+            }
+            other => {
+                let text = other.to_string();
+                Tokenizer::new(&SnowflakeDialect {}, &text)
+                    .tokenize()
+                    .map_err(|e| SfError::internal(format!("bind literal {text}: {e}")))?
+                    .into_iter()
+                    .map(|t| TokenWithSpan::new(t, span))
+                    .collect()
+            }
+        };
+        let n = replacement.len();
+        tokens.splice(i..=i, replacement);
+        i += n.max(1);
+    }
+    Ok(())
 }
 
 /// Array binding of a single-row `INSERT … VALUES (?, …)`: expands the row once per bound row, so the
@@ -249,6 +302,22 @@ mod tests {
         let mut s = parse("SELECT :2, :1");
         substitute(&mut s, &bindings(&[("1", "BOOLEAN", vec![Some("true")], false), ("2", "TIMESTAMP_NTZ", vec![Some("1500000000")], false)]), 0).unwrap();
         assert_eq!(s.to_string(), "SELECT '1970-01-01 00:00:01.500000000'::TIMESTAMP_NTZ, true");
+    }
+
+    #[test]
+    fn identifier_and_floe_statements_bind_as_tokens() {
+        let mut statements = crate::parse::split("COPY INTO IDENTIFIER(?) (\"A\") FROM (SELECT $1:\"A\" FROM '@S') PURGE = TRUE ON_ERROR = ?").unwrap();
+        let statement = &mut statements[0];
+        assert!(binds_identifier(&statement.tokens));
+        let b = bindings(&[("1", "TEXT", vec![Some("\"DB\".\"SCH\".\"T\\x\"")], false), ("2", "TEXT", vec![Some("abort_statement")], false)]);
+        substitute_tokens(&mut statement.tokens, &b, 0).unwrap();
+        crate::parse::expand_identifier_calls(&mut statement.tokens).unwrap();
+        let text: String = statement.tokens.iter().map(|t| t.token.to_string()).collect();
+        assert_eq!(text, "COPY INTO \"DB\".\"SCH\".\"T\\x\" (\"A\") FROM (SELECT $1:\"A\" FROM '@S') PURGE = TRUE ON_ERROR = 'abort_statement'");
+        let plain = crate::parse::split("SELECT IDENTIFIER('T'), ?").unwrap();
+        assert!(!binds_identifier(&plain[0].tokens));
+        let mut missing = crate::parse::split("DROP TABLE IDENTIFIER(?)").unwrap();
+        assert!(substitute_tokens(&mut missing[0].tokens, &Bindings::default(), 0).unwrap_err().message.contains("Bind variable 1 not set"));
     }
 
     #[test]

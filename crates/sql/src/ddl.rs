@@ -122,8 +122,87 @@ pub async fn execute_floe(engine: &Engine, session: &mut Session, stmt: Stmt) ->
         }
         Stmt::Object(stmt) => crate::objects::execute(engine, session, *stmt).await,
         Stmt::Access(stmt) => crate::access::execute(engine, session, *stmt).await,
-        Stmt::Sql(_) | Stmt::Spcs(_) | Stmt::Functions(_) => Err(SfError::internal("routed a statement to the wrong executor")),
+        Stmt::Sql(_) | Stmt::Spcs(_) | Stmt::Functions(_) | Stmt::CreateUsingTemplate { .. } => Err(SfError::internal("routed a statement to the wrong executor")),
     }
+}
+
+/// `CREATE … TABLE name USING TEMPLATE (query)`: the query answers one value, an array of objects with
+/// COLUMN_NAME, TYPE and NULLABLE (what `ARRAY_AGG(OBJECT_CONSTRUCT(*)) WITHIN GROUP (ORDER BY
+/// ORDER_ID)` over `INFER_SCHEMA` gives), and the table is created with those columns, through the
+/// ordinary CREATE TABLE path (privileges, OR REPLACE, TEMPORARY).
+pub async fn create_using_template(engine: &Engine, session: &mut Session, create: &str, query: &str, cancel: &CancellationToken) -> Result<QueryResult, SfError> {
+    let bad = |why: &str| SfError::new("002029", "22000", ErrorKind::InvalidArgument, format!("USING TEMPLATE {why}"));
+    let Stmt::Sql(statement) = crate::parse::parse_one(query)? else { return Err(bad("needs a query")) };
+    let Statement::Query(mut q) = *statement else { return Err(bad("needs a query")) };
+    expand_object_construct_star(engine, session, &mut q).await?;
+    let view = engine.read_view(session, Vec::new());
+    let stream = engine.query_stream(session, Statement::Query(q), view).await?;
+    let (_, batches) = crate::engine::collect(stream, cancel).await?;
+    let cell = batches
+        .iter()
+        .find(|b| b.num_rows() > 0)
+        .map(|b| {
+            let options = datafusion::arrow::util::display::FormatOptions::default();
+            datafusion::arrow::util::display::ArrayFormatter::try_new(b.column(0).as_ref(), &options).map(|f| f.value(0).to_string())
+        })
+        .transpose()
+        .map_err(|e| SfError::internal(e.to_string()))?
+        .ok_or_else(|| bad("query returned no rows"))?;
+    let template: serde_json::Value = serde_json::from_str(&cell).map_err(|_| bad(&format!("expects an array of objects, not {cell}")))?;
+    let items = template.as_array().filter(|a| !a.is_empty()).ok_or_else(|| bad(&format!("expects a non-empty array of objects, not {cell}")))?;
+    let mut columns = Vec::with_capacity(items.len());
+    for item in items {
+        let field = |k: &str| item.get(k).or_else(|| item.get(k.to_lowercase()));
+        let name = field("COLUMN_NAME").and_then(|v| v.as_str()).ok_or_else(|| bad(&format!("needs COLUMN_NAME in {item}")))?;
+        let ty = field("TYPE").and_then(|v| v.as_str()).ok_or_else(|| bad(&format!("needs TYPE in {item}")))?;
+        let nullable = field("NULLABLE").and_then(|v| v.as_bool()).unwrap_or(true);
+        columns.push(format!("\"{}\" {ty}{}", name.replace('"', "\"\""), if nullable { "" } else { " NOT NULL" }));
+    }
+    let sql = format!("{create} ({})", columns.join(", "));
+    let stmt = crate::parse::parse_one(&sql)?;
+    Box::pin(engine.execute_stmt(session, stmt, &sql, cancel)).await
+}
+
+/// `OBJECT_CONSTRUCT(*)` in a query's select list becomes `OBJECT_CONSTRUCT('C1', "C1", …)` over the
+/// columns of its FROM (read by planning `SELECT * FROM … LIMIT 0`).
+pub(crate) async fn expand_object_construct_star(engine: &Engine, session: &Session, query: &mut ast::Query) -> Result<(), SfError> {
+    let ast::SetExpr::Select(select) = query.body.as_mut() else { return Ok(()) };
+    let is_star = |f: &ast::Function| {
+        let name = f.name.to_string().to_uppercase();
+        (name == "OBJECT_CONSTRUCT" || name == "OBJECT_CONSTRUCT_KEEP_NULL")
+            && matches!(&f.args, ast::FunctionArguments::List(l) if l.args.len() == 1 && matches!(l.args[0], ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard)))
+    };
+    let mut found = false;
+    let _ = ast::visit_expressions(&select.projection, |e| {
+        if let ast::Expr::Function(f) = e
+            && is_star(f)
+        {
+            found = true;
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    if !found || select.from.is_empty() {
+        return Ok(());
+    }
+    let from = select.from.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+    let Stmt::Sql(probe) = crate::parse::parse_one(&format!("SELECT * FROM {from} LIMIT 0"))? else { return Ok(()) };
+    let view = engine.read_view(session, Vec::new());
+    let stream = engine.query_stream(session, *probe, view).await?;
+    let names: Vec<String> = stream.schema().fields().iter().map(|f| f.name().clone()).collect();
+    let args = names.iter().map(|n| format!("'{}', \"{}\"", n.replace('\'', "''"), n.replace('"', "\"\""))).collect::<Vec<_>>().join(", ");
+    let _ = ast::visit_expressions_mut(&mut select.projection, |e| {
+        if let ast::Expr::Function(f) = e
+            && is_star(f)
+            && let Ok(Stmt::Sql(stmt)) = crate::parse::parse_one(&format!("SELECT {}({args})", f.name))
+            && let Statement::Query(q) = *stmt
+            && let ast::SetExpr::Select(s) = *q.body
+            && let Some(ast::SelectItem::UnnamedExpr(expanded)) = s.projection.into_iter().next()
+        {
+            *e = expanded;
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    Ok(())
 }
 
 /// The stored name of the table a SHOW row names (`name` or `table_name`): the session's temporary

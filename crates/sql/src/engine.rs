@@ -179,7 +179,28 @@ impl Engine {
         session.current_cancel = cancel.clone();
         for statement in &statements {
             session.current_statement = statement.text.clone();
-            let stmt = parse::parse(statement)?;
+            // `IDENTIFIER(?)` and floe's own statements take their bindings as tokens; plain SQL takes
+            // them in its syntax tree (typed literals, array binding).
+            let token_bound = |statement: &parse::StatementText| -> Result<Stmt, SfError> {
+                let mut bound = statement.clone();
+                bind::substitute_tokens(&mut bound.tokens, bindings, 0)?;
+                parse::expand_identifier_calls(&mut bound.tokens)?;
+                parse::parse(&bound)
+            };
+            let single = !bindings.is_empty() && bindings.array_rows().is_none();
+            let stmt = if single && bind::binds_identifier(&statement.tokens) {
+                token_bound(statement)?
+            } else {
+                match parse::parse(statement)? {
+                    Stmt::Sql(ast) => Stmt::Sql(ast),
+                    _ if single => token_bound(statement)?,
+                    other => other,
+                }
+            };
+            if !matches!(stmt, Stmt::Sql(_)) || (single && bind::binds_identifier(&statement.tokens)) {
+                results.push(self.execute_stmt(session, stmt, &statement.text, cancel).await?);
+                continue;
+            }
             let result = if bindings.is_empty() {
                 self.execute_stmt(session, stmt, &statement.text, cancel).await?
             } else {
@@ -256,6 +277,7 @@ impl Engine {
             Stmt::Sql(statement) => self.execute_sql(session, *statement, text, cancel).await,
             Stmt::Spcs(stmt) => crate::spcs::execute(self, session, *stmt, cancel).await,
             Stmt::Functions(stmt) => crate::extfn::execute(self, session, *stmt, cancel).await,
+            Stmt::CreateUsingTemplate { create, query } => crate::ddl::create_using_template(self, session, &create, &query, cancel).await,
             other => crate::ddl::execute_floe(self, session, other).await,
         }
     }

@@ -44,6 +44,9 @@ pub enum Stmt {
     Spcs(Box<crate::spcs::SpcsStmt>),
     /// External functions, service functions and API integrations (`crate::extfn`).
     Functions(Box<crate::extfn::FnStmt>),
+    /// `CREATE [OR REPLACE] [TEMPORARY] TABLE name USING TEMPLATE (query)`: `create` is the statement
+    /// up to USING, `query` the template query (`ddl::create_using_template`).
+    CreateUsingTemplate { create: String, query: String },
 }
 
 /// What `USE` switches.
@@ -169,7 +172,7 @@ pub fn split(sql: &str) -> Result<Vec<StatementText>, SfError> {
 /// IDENTIFIER('P1')`) becomes the tokens of `name`, read with the usual case rule: unquoted parts are
 /// upper-cased, `'"quoted"'` keeps its case, `'db.schema.name'` stays qualified. The new tokens carry
 /// the span of the whole call, so errors point at it.
-fn expand_identifier_calls(tokens: &mut Vec<TokenWithSpan>) -> Result<(), SfError> {
+pub(crate) fn expand_identifier_calls(tokens: &mut Vec<TokenWithSpan>) -> Result<(), SfError> {
     let significant = |tokens: &[TokenWithSpan], from: usize| tokens.iter().enumerate().skip(from).find(|(_, t)| !matches!(t.token, Token::Whitespace(_))).map(|(i, _)| i);
     let mut i = 0;
     while i < tokens.len() {
@@ -272,6 +275,9 @@ fn expand_service_table_methods(tokens: &mut Vec<TokenWithSpan>) {
 pub fn parse(statement: &StatementText) -> Result<Stmt, SfError> {
     if crate::objects::transfer::is_transfer(&statement.text) {
         return Ok(Stmt::Object(Box::new(crate::objects::transfer::parse(&statement.text)?)));
+    }
+    if let Some(stmt) = using_template(&statement.tokens) {
+        return Ok(stmt);
     }
     let mut cursor = Cursor::with_text(&statement.tokens, &statement.text);
     if let Some(stmt) = parse_floe(&mut cursor)? {
@@ -530,6 +536,38 @@ impl<'a> Cursor<'a> {
         self.pos += 1;
         Ok(value)
     }
+}
+
+/// `CREATE … TABLE … USING TEMPLATE (query)`, split into the CREATE part and the query.
+fn using_template(tokens: &[TokenWithSpan]) -> Option<Stmt> {
+    let significant: Vec<(usize, &Token)> = tokens.iter().enumerate().map(|(i, t)| (i, &t.token)).filter(|(_, t)| !matches!(t, Token::Whitespace(_))).collect();
+    let word = |t: &Token, w: &str| matches!(t, Token::Word(word) if word.quote_style.is_none() && word.value == w);
+    if !significant.first().is_some_and(|(_, t)| word(t, "CREATE")) {
+        return None;
+    }
+    let mut depth = 0usize;
+    let mut seen_table = false;
+    for (k, (i, t)) in significant.iter().enumerate() {
+        match t {
+            Token::LParen => depth += 1,
+            Token::RParen => depth = depth.saturating_sub(1),
+            _ if depth == 0 && word(t, "TABLE") => seen_table = true,
+            _ if depth == 0 && seen_table && word(t, "USING") => {
+                let (Some((_, next)), Some((open, paren))) = (significant.get(k + 1), significant.get(k + 2)) else { return None };
+                if !word(next, "TEMPLATE") || **paren != Token::LParen {
+                    return None;
+                }
+                let (close, _) = significant.iter().rev().find(|(_, t)| **t == Token::RParen)?;
+                if close <= open || significant.last().map(|(i, _)| i) != Some(close) {
+                    return None;
+                }
+                let text = |range: std::ops::Range<usize>| tokens[range].iter().map(|t| t.token.to_string()).collect::<String>();
+                return Some(Stmt::CreateUsingTemplate { create: text(0..*i).trim().to_string(), query: text(open + 1..*close).trim().to_string() });
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 fn parse_floe(c: &mut Cursor<'_>) -> Result<Option<Stmt>, SfError> {

@@ -212,6 +212,16 @@ fn rewrite_expr(expr: &mut Expr, ctx: &Context<'_>) -> Result<(), SfError> {
     match expr {
         Expr::Function(func) => {
             let Some(name) = function_name(&func.name) else { return Ok(()) };
+            // `ARRAY_AGG(x) WITHIN GROUP (ORDER BY y)` is `ARRAY_AGG(x ORDER BY y)` to DataFusion
+            // (its WITHIN GROUP is for ordered-set aggregates, whose ordering becomes an argument).
+            if matches!(name.as_str(), "ARRAY_AGG" | "ARRAYAGG" | "LISTAGG" | "ARRAY_UNIQUE_AGG")
+                && !func.within_group.is_empty()
+                && let FunctionArguments::List(list) = &mut func.args
+            {
+                let order = std::mem::take(&mut func.within_group);
+                list.clauses.retain(|c| !matches!(c, ast::FunctionArgumentClause::OrderBy(_)));
+                list.clauses.push(ast::FunctionArgumentClause::OrderBy(order));
+            }
             if STRING_FUNCTIONS.contains(&name.as_str())
                 && let FunctionArguments::List(list) = &mut func.args
             {
@@ -379,7 +389,8 @@ fn table_args(func: &datafusion::sql::sqlparser::ast::Function) -> (Vec<String>,
     (positional, named)
 }
 
-/// The telemetry table functions (spcs/telemetry.rs): Snowflake's spelling → floe's positional call.
+/// The session-bound table functions (spcs/telemetry.rs, objects/infer_schema.rs): Snowflake's
+/// spelling → floe's positional call.
 /// `Ok(None)` when `func` is none of them.
 fn telemetry_call(func: &datafusion::sql::sqlparser::ast::Function) -> Result<Option<String>, SfError> {
     let name = full_name(&func.name);
@@ -395,6 +406,12 @@ fn telemetry_call(func: &datafusion::sql::sqlparser::ast::Function) -> Result<Op
         "SNOWFLAKE.SPCS.GET_JOB_HISTORY" | "SPCS.GET_JOB_HISTORY" => {
             known(&["CREATED_TIME_START", "CREATED_TIME_END", "RESULT_LIMIT"])?;
             format!("floe_job_history({}, {}, {})", arg("CREATED_TIME_START"), arg("CREATED_TIME_END"), arg("RESULT_LIMIT"))
+        }
+        "INFER_SCHEMA" => {
+            known(&["LOCATION", "FILE_FORMAT", "FILES", "IGNORE_CASE", "MAX_FILE_COUNT", "MAX_RECORDS_PER_FILE", "KIND"])?;
+            // FILES => ('a', 'b') arrives as a tuple: pass its names as one comma-separated string.
+            let files = named.get("FILES").map(|f| format!("'{}'", f.trim_start_matches('(').trim_end_matches(')').replace('\'', ""))).unwrap_or_else(|| "NULL".into());
+            format!("floe_infer_schema({}, {}, {files}, {})", arg("LOCATION"), arg("FILE_FORMAT"), arg("IGNORE_CASE"))
         }
         "FLOE_SPCS_GET_LOGS" | "FLOE_SPCS_GET_EVENTS" => {
             known(&["START_TIME", "END_TIME"])?;

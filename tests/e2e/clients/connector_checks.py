@@ -17,6 +17,7 @@ import decimal
 import json
 import os
 import sys
+import time
 import traceback
 
 os.environ.setdefault("SNOWFLAKE_DISABLE_PLATFORM_DETECTION", "true")
@@ -113,6 +114,22 @@ def main() -> None:
         return {"columns": list(frame.columns), "dtypes": [str(t) for t in frame.dtypes],
                 "ids": frame["ID"].tolist(), "names": [None if n is None or n != n else n for n in frame["NAME"]]}
 
+    @check("write_pandas")
+    def _():
+        import pandas as pd
+        from snowflake.connector.pandas_tools import write_pandas
+
+        frame = pd.DataFrame({"ID": [1, 2, 3], "NAME": ["a", None, "c'q"], "SCORE": [0.5, 1.25, None]})
+        created = write_pandas(conn, frame, "PANDAS_OUT", auto_create_table=True)
+        appended = write_pandas(conn, frame.head(2), "PANDAS_OUT")
+        c = conn.cursor()
+        after_append = c.execute("select count(*) from pandas_out").fetchone()[0]
+        replaced = write_pandas(conn, frame.tail(1), "PANDAS_OUT", auto_create_table=True, overwrite=True)
+        rows = c.execute('select "ID", "NAME", "SCORE" from pandas_out order by 1').fetchall()
+        columns = c.execute("describe table pandas_out").fetchall()
+        return {"created": list(created[:3]), "appended": list(appended[:3]), "after_append": after_append,
+                "replaced": list(replaced[:3]), "rows": rows, "types": [[r[0], r[1]] for r in columns]}
+
     @check("async")
     def _():
         c = conn.cursor()
@@ -128,9 +145,13 @@ def main() -> None:
         c = conn.cursor()
         c.execute_async("select * from no_such_table")
         qid = c.sfqid
+        # Wait until the query has ended, so that every connector line raises from
+        # get_results_from_sfqid itself (5.x raises there only for a query that has already failed;
+        # for one still running the error comes with the first fetch, as a DatabaseError).
+        deadline = time.monotonic() + 30
+        while conn.is_still_running(conn.get_query_status(qid)) and time.monotonic() < deadline:
+            time.sleep(0.05)
         try:
-            # 5.x only raises here if the query had already failed; otherwise the error comes with
-            # the first fetch (it polls until the query ends), so fetch as a user would.
             cur = conn.cursor()
             cur.get_results_from_sfqid(qid)
             cur.fetchall()

@@ -7,9 +7,11 @@
 //! (`dml::to_column_type`) and appends them in the session's transaction. ON_ERROR decides what a bad
 //! row does (ABORT_STATEMENT, CONTINUE, SKIP_FILE). Load history (kind `LOAD_HISTORY`, one body per
 //! table: file path → MD5) skips files already loaded unchanged unless FORCE = TRUE; it is committed
-//! right after the rows. PURGE removes loaded files. Parquet is not read yet.
+//! right after the rows. PURGE removes loaded files. A Parquet row is one object, `$1`, keyed by column
+//! name (`parquet_file`): loaded by `$1:"col"` paths, MATCH_BY_COLUMN_NAME, or whole into one VARIANT.
 //!
-//! Unloading (`COPY INTO @stage[/prefix] FROM t | (query)`) writes CSV (gzip by default) or JSON lines,
+//! Unloading (`COPY INTO @stage[/prefix] FROM t | (query)`) writes CSV (gzip by default), JSON lines or
+//! Parquet (Snappy by default, `.snappy.parquet`),
 //! `.floe-*` first then renamed, and answers rows_unloaded, input_bytes, output_bytes.
 
 use std::collections::BTreeMap;
@@ -84,14 +86,19 @@ fn format_of(engine: &Engine, session: &Session, options: &[Prop], resolved: &st
     FormatOptions::from_map(&map)
 }
 
-fn named(engine: &Engine, session: &Session, name: &str) -> Result<BTreeMap<String, String>, SfError> {
+/// The options of the file format named `name` (`fmt`, `db.schema.fmt`, `"Quoted"` parts).
+pub(super) fn named(engine: &Engine, session: &Session, name: &str) -> Result<BTreeMap<String, String>, SfError> {
     let parts: Vec<String> = name.split('.').map(|p| if p.starts_with('"') { p.trim_matches('"').to_string() } else { p.to_uppercase() }).collect();
     Ok(super::file_format::resolve_format(engine, session, &parts, "COPY")?.1.options)
 }
 
-/// Bytes of a stage file, gunzipped when it is gzip (by COMPRESSION, extension or magic).
-fn read_file(path: &std::path::Path, compression: &str) -> Result<Vec<u8>, SfError> {
+/// Bytes of a stage file, gunzipped when it is gzip (by COMPRESSION, extension or magic). Parquet's
+/// COMPRESSION names the codec inside the file, so a Parquet file is read as it is.
+pub(super) fn read_file(path: &std::path::Path, compression: &str, file_type: FileType) -> Result<Vec<u8>, SfError> {
     let raw = std::fs::read(path).map_err(|e| SfError::internal(format!("cannot read stage file: {e}")))?;
+    if file_type == FileType::Parquet {
+        return Ok(raw);
+    }
     let gzip = match compression {
         "GZIP" => true,
         "NONE" => false,
@@ -109,7 +116,7 @@ fn read_file(path: &std::path::Path, compression: &str) -> Result<Vec<u8>, SfErr
 
 /// One parsed record: CSV fields, or one JSON document.
 #[derive(Debug, Clone)]
-enum Record {
+pub(super) enum Record {
     Fields(Vec<Option<String>>),
     Doc(Json),
 }
@@ -181,8 +188,12 @@ fn parse_csv(text: &str, f: &FormatOptions) -> Vec<(usize, Vec<Option<String>>)>
 }
 
 /// Records of a file, with their line numbers; CSV headers skipped (or returned with PARSE_HEADER).
-fn records(bytes: &[u8], f: &FormatOptions) -> Result<(Option<Vec<String>>, Vec<(usize, Record)>), String> {
-    let text = String::from_utf8_lossy(bytes);
+pub(super) fn records(bytes: Vec<u8>, f: &FormatOptions) -> Result<(Option<Vec<String>>, Vec<(usize, Record)>), String> {
+    if f.file_type == FileType::Parquet {
+        let (_, batches) = super::parquet_file::read(bytes)?;
+        return Ok((None, super::parquet_file::rows(&batches).into_iter().enumerate().map(|(i, doc)| (i + 1, Record::Doc(doc))).collect()));
+    }
+    let text = String::from_utf8_lossy(&bytes);
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     match f.file_type {
         FileType::Csv => {
@@ -203,7 +214,7 @@ fn records(bytes: &[u8], f: &FormatOptions) -> Result<(Option<Vec<String>>, Vec<
             }
             Ok((None, out))
         }
-        FileType::Parquet => Err("Parquet files cannot be loaded by floe yet".into()),
+        FileType::Parquet => unreachable!("read above"),
     }
 }
 
@@ -235,7 +246,7 @@ fn path_get<'a>(mut v: &'a Json, path: &[String]) -> Option<&'a Json> {
 }
 
 /// The target columns' cells of one record.
-fn cells(record: &Record, targets: usize, items: Option<&[SelectItem]>, by_name: Option<(&[String], bool, &Option<Vec<String>>)>) -> Result<Vec<Cell>, String> {
+fn cells(record: &Record, targets: usize, items: Option<&[SelectItem]>, by_name: Option<(&[String], bool, &Option<Vec<String>>)>, file_type: FileType) -> Result<Vec<Cell>, String> {
     if let Some(items) = items {
         return Ok(items
             .iter()
@@ -277,7 +288,10 @@ fn cells(record: &Record, targets: usize, items: Option<&[SelectItem]>, by_name:
         }
         Record::Doc(doc) => {
             if targets != 1 {
-                return Err("JSON file format can produce one and only one column of type variant, object, or array. Use CSV file format if you want to load more than one column.".into());
+                let kind = if file_type == FileType::Parquet { "PARQUET" } else { "JSON" };
+                return Err(format!(
+                    "{kind} file format can produce one and only one column of type variant, object, or array. Load data into separate columns using the MATCH_BY_COLUMN_NAME copy option or copy with transformation."
+                ));
             }
             Ok(vec![json_cell(Some(doc))])
         }
@@ -410,7 +424,7 @@ pub(super) async fn load(
             continue;
         }
         let shown = format!("{stage_name}/{rel}");
-        let (header, recs) = match read_file(&full, &format.compression).map(|b| records(&b, &format)) {
+        let (header, recs) = match read_file(&full, &format.compression, format.file_type).map(|b| records(b, &format)) {
             Ok(Ok(r)) => r,
             Ok(Err(message)) | Err(SfError { message, .. }) => {
                 if on_error == OnError::Abort {
@@ -425,7 +439,7 @@ pub(super) async fn load(
         let mut first: Option<(String, i64, Option<String>)> = None;
         let by_name = match_by.map(|cs| (names.as_slice(), cs, &header));
         for (line, record) in &recs {
-            match cells(record, targets.len(), items, by_name) {
+            match cells(record, targets.len(), items, by_name, format.file_type) {
                 Ok(c) => good.push(c),
                 Err(e) => {
                     errors += 1;
@@ -529,29 +543,11 @@ fn render(array: &ArrayRef, row: usize) -> Option<String> {
     datafusion::arrow::util::display::ArrayFormatter::try_new(array.as_ref(), &options).ok().map(|f| f.value(row).to_string())
 }
 
-pub(super) async fn unload(engine: &Engine, session: &mut Session, stage_ref: &StageRef, query: &str, options: &[Prop]) -> Result<QueryResult, SfError> {
-    let resolved = stage::resolve_stage(engine, session, &stage_ref.name, "COPY")?;
-    let format = format_of(engine, session, options, &resolved)?;
-    let header = bool_option(options, "HEADER")?;
-    let overwrite = bool_option(options, "OVERWRITE")?;
-    let single = bool_option(options, "SINGLE")?;
-    // The source is a query (planned directly: going back through `Engine::execute` would make this
-    // statement's future recursive).
-    let statement = match crate::parse::parse_one(query)? {
-        crate::parse::Stmt::Sql(statement) if matches!(*statement, datafusion::sql::sqlparser::ast::Statement::Query(_)) => *statement,
-        _ => return Err(SfError::compilation("COPY INTO a location needs a table or a query")),
-    };
-    let cancel = tokio_util::sync::CancellationToken::new();
-    let view = engine.read_view(session, Vec::new());
-    let stream = engine.query_stream(session, statement, view).await?;
-    let (schema, batches) = crate::engine::collect(stream, &cancel).await?;
-    let result = QueryResult { schema, batches, statement_type: statement_type::SELECT };
+/// A CSV or JSON-lines unload file (gzip unless COMPRESSION = NONE): its bytes, file suffix, rows
+/// and uncompressed size.
+fn text_file(result: &QueryResult, format: &FormatOptions, header: bool) -> Result<(Vec<u8>, String, i64, i64), SfError> {
     let gzip = matches!(format.compression.as_str(), "AUTO" | "GZIP");
-    let (ext, mut body) = match format.file_type {
-        FileType::Csv => ("csv", String::new()),
-        FileType::Json => ("json", String::new()),
-        FileType::Parquet => return Err(SfError::unsupported("unloading to Parquet")),
-    };
+    let (ext, mut body) = if format.file_type == FileType::Json { ("json", String::new()) } else { ("csv", String::new()) };
     let names: Vec<String> = result.schema.fields().iter().map(|f| f.name().clone()).collect();
     let delim = (format.field_delimiter as char).to_string();
     let quote = |s: &str| -> String {
@@ -607,6 +603,38 @@ pub(super) async fn unload(engine: &Engine, session: &mut Session, stage_ref: &S
         body.into_bytes()
     };
     let suffix = if gzip { format!(".{ext}.gz") } else { format!(".{ext}") };
+    Ok((bytes, suffix, rows, input_bytes))
+}
+
+pub(super) async fn unload(engine: &Engine, session: &mut Session, stage_ref: &StageRef, query: &str, options: &[Prop]) -> Result<QueryResult, SfError> {
+    let resolved = stage::resolve_stage(engine, session, &stage_ref.name, "COPY")?;
+    let format = format_of(engine, session, options, &resolved)?;
+    let header = bool_option(options, "HEADER")?;
+    let overwrite = bool_option(options, "OVERWRITE")?;
+    let single = bool_option(options, "SINGLE")?;
+    // The source is a query (planned directly: going back through `Engine::execute` would make this
+    // statement's future recursive).
+    let statement = match crate::parse::parse_one(query)? {
+        crate::parse::Stmt::Sql(statement) if matches!(*statement, datafusion::sql::sqlparser::ast::Statement::Query(_)) => *statement,
+        _ => return Err(SfError::compilation("COPY INTO a location needs a table or a query")),
+    };
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let view = engine.read_view(session, Vec::new());
+    let stream = engine.query_stream(session, statement, view).await?;
+    let (schema, batches) = crate::engine::collect(stream, &cancel).await?;
+    let result = QueryResult { schema, batches, statement_type: statement_type::SELECT };
+    let (bytes, suffix, rows, input_bytes) = match format.file_type {
+        FileType::Parquet => {
+            let codec = super::parquet_file::codec(&format.compression)?;
+            let suffix = if matches!(format.compression.as_str(), "AUTO" | "SNAPPY") { ".snappy.parquet" } else { ".parquet" };
+            let rows = result.batches.iter().map(|b| b.num_rows() as i64).sum::<i64>();
+            let input_bytes = result.batches.iter().map(|b| b.get_array_memory_size() as i64).sum::<i64>();
+            let (schema, batches) = (result.schema.clone(), result.batches);
+            let bytes = tokio::task::spawn_blocking(move || super::parquet_file::write(schema, &batches, codec)).await.map_err(|e| SfError::internal(e.to_string()))??;
+            (bytes, suffix.to_string(), rows, input_bytes)
+        }
+        _ => text_file(&result, &format, header)?,
+    };
     let rel = if single {
         if stage_ref.path.is_empty() || stage_ref.path.ends_with('/') { format!("{}data{suffix}", stage_ref.path) } else { stage_ref.path.clone() }
     } else if stage_ref.path.is_empty() || stage_ref.path.ends_with('/') {
@@ -660,7 +688,7 @@ mod tests {
         let doc: Json = serde_json::from_str(r#"{"a": {"b": [1, {"c": "x"}]}}"#).unwrap();
         assert_eq!(path_get(&doc, &["a".into(), "b".into(), "1".into(), "c".into()]), Some(&Json::String("x".into())));
         let items = [SelectItem { column: 1, path: vec!["a".into(), "b".into()] }];
-        let cells = cells(&Record::Doc(doc), 1, Some(&items[..]), None).unwrap();
+        let cells = cells(&Record::Doc(doc), 1, Some(&items[..]), None, FileType::Json).unwrap();
         assert!(matches!(&cells[0], Cell::Json(Json::Array(a)) if a.len() == 2));
     }
 }

@@ -516,6 +516,13 @@ pub(super) async fn remove(engine: &Engine, session: &Session, stage: &StageRef,
     ))
 }
 
+/// `select_files` on the calling thread, for readers that run while a statement is planned
+/// (INFER_SCHEMA).
+pub fn select_files_now(resolved: &ResolvedStage, prefix: &str, pattern: Option<&str>) -> Result<Vec<String>, SfError> {
+    let re = pattern_regex(pattern)?;
+    selected(&resolved.dir, &resolved.stage.name, prefix, re.as_ref()).map(|files| files.into_iter().map(|(_, f)| f.path).collect())
+}
+
 /// The paths (inside the stage) of the files GET reads: under `prefix`, matching PATTERN.
 pub async fn select_files(resolved: &ResolvedStage, prefix: &str, pattern: Option<&str>) -> Result<Vec<String>, SfError> {
     let re = pattern_regex(pattern)?;

@@ -127,7 +127,8 @@ pub fn log_event_level(catalog: &store::Catalog, svc: &Service) -> String {
     svc.log_event_level.clone().unwrap_or_else(|| crate::account::parameter(catalog, "LOG_EVENT_LEVEL"))
 }
 
-/// Registers the telemetry table functions on one statement's state, bound to its session.
+/// Registers the session-bound table functions on one statement's state: telemetry's, and
+/// INFER_SCHEMA (objects/infer_schema.rs).
 pub(crate) fn register(state: &mut SessionState, engine: &Engine, session: &Session) {
     let who = Who {
         engine: engine.clone(),
@@ -144,6 +145,7 @@ pub(crate) fn register(state: &mut SessionState, engine: &Engine, session: &Sess
     state.register_udtf("floe_job_history", Arc::new(JobHistory(who.clone())));
     state.register_udtf("floe_spcs_get_logs", Arc::new(ServiceRecords { who: who.clone(), events: false }));
     state.register_udtf("floe_spcs_get_events", Arc::new(ServiceRecords { who: who.clone(), events: true }));
+    state.register_udtf("floe_infer_schema", Arc::new(crate::objects::infer_schema::InferSchema::new(who.engine.clone(), who.session.clone())));
     state.register_udtf("floe_event_table", Arc::new(EventTable(who)));
 }
 
