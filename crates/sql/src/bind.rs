@@ -160,6 +160,37 @@ pub fn substitute_tokens(tokens: &mut Vec<TokenWithSpan>, bindings: &Bindings, r
     Ok(())
 }
 
+/// Binds a PUT/GET, which is read from its text (`PUT 'file:///x' ? …`, as the connector's
+/// `_upload` sends it with the stage location bound): each `?` outside quotes becomes its value, a
+/// stage location (`@…`) as written and anything else as a quoted string.
+pub fn substitute_transfer(text: &str, bindings: &Bindings) -> Result<String, SfError> {
+    let mut out = String::with_capacity(text.len());
+    let mut quoted = false;
+    let mut next_positional = 0usize;
+    for ch in text.chars() {
+        match ch {
+            '\'' => {
+                quoted = !quoted;
+                out.push(ch);
+            }
+            '?' if !quoted => {
+                let key = placeholder_key("?", &mut next_positional);
+                match bindings.value(&key, 0)?.1 {
+                    Some(v) if v.starts_with('@') => out.push_str(v),
+                    Some(v) => out.push_str(&quoted_literal(v)),
+                    None => out.push_str("NULL"),
+                }
+            }
+            _ => out.push(ch),
+        }
+    }
+    Ok(out)
+}
+
+fn quoted_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
 /// Array binding of a single-row `INSERT … VALUES (?, …)`: expands the row once per bound row, so the
 /// whole batch is one statement. Returns false when the statement has another shape.
 pub fn expand_insert(statement: &mut Statement, bindings: &Bindings, rows: usize) -> Result<bool, SfError> {
@@ -302,6 +333,14 @@ mod tests {
         let mut s = parse("SELECT :2, :1");
         substitute(&mut s, &bindings(&[("1", "BOOLEAN", vec![Some("true")], false), ("2", "TIMESTAMP_NTZ", vec![Some("1500000000")], false)]), 0).unwrap();
         assert_eq!(s.to_string(), "SELECT '1970-01-01 00:00:01.500000000'::TIMESTAMP_NTZ, true");
+    }
+
+    #[test]
+    fn put_binds_its_stage_location_from_text() {
+        let b = bindings(&[("1", "TEXT", vec![Some("@\"DB\".\"S\".\"ST\"")], false)]);
+        let text = substitute_transfer("PUT 'file:///tmp/a?b.txt' ? parallel=4", &b).unwrap();
+        assert_eq!(text, "PUT 'file:///tmp/a?b.txt' @\"DB\".\"S\".\"ST\" parallel=4");
+        assert!(substitute_transfer("PUT 'file:///x' ?", &Bindings::default()).is_err());
     }
 
     #[test]

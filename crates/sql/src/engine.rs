@@ -188,7 +188,9 @@ impl Engine {
                 parse::parse(&bound)
             };
             let single = !bindings.is_empty() && bindings.array_rows().is_none();
-            let stmt = if single && bind::binds_identifier(&statement.tokens) {
+            let stmt = if single && crate::objects::transfer::is_transfer(&statement.text) {
+                parse::parse(&parse::StatementText { tokens: Vec::new(), text: bind::substitute_transfer(&statement.text, bindings)? })?
+            } else if single && bind::binds_identifier(&statement.tokens) {
                 token_bound(statement)?
             } else {
                 match parse::parse(statement)? {
