@@ -199,6 +199,21 @@ def test_failed_job_reports_exit_code_and_logs(spcs):
     assert (row["status"], row["last_exit_code"], row["message"]) == ("FAILED", 3, "User application error, check container logs")
 
 
+def test_floe_sql_shows_progress_of_a_synchronous_job(spcs):
+    """`floe sql` prints the job's container statuses to stderr while a synchronous job runs (a second
+    session reads SHOW SERVICE CONTAINERS); stdout keeps only the result."""
+    srv, _ = spcs()
+    spec = JOB_SPEC.replace("args: [echo-client]", "args: [sleep, '4']")
+    out = srv.sql_cli(["-d", "TUTORIAL_DB", "-s", "DATA_SCHEMA", "--format", "csv", "-q",
+                       f"EXECUTE JOB SERVICE IN COMPUTE POOL tutorial_compute_pool NAME = slow_job FROM SPECIFICATION $${spec}$$"])
+    assert out.returncode == 0, out.stderr
+    assert "Job SLOW_JOB completed successfully with status: DONE." in out.stdout
+    assert "-- job" not in out.stdout
+    progress = [line for line in out.stderr.splitlines() if line.startswith("-- job SLOW_JOB: instance 0 main ")]
+    assert progress, out.stderr
+    assert any(line.split(" main ")[1].startswith(("READY", "RUNNING")) for line in progress), progress
+
+
 def test_bad_spec_changes_nothing(spcs):
     srv, c = spcs()
     cur = c.cursor()

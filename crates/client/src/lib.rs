@@ -8,6 +8,7 @@
 //! blocking; [`run`] must not be called inside a tokio runtime.
 
 pub mod format;
+pub mod progress;
 pub mod repl;
 pub mod split;
 pub mod transfer;
@@ -102,7 +103,13 @@ pub struct SqlArgs {
 
 /// Runs one statement and prints its result to stdout.
 pub fn execute(session: &mut Session, sql: &str, format: OutputFormat) -> Result<QueryResult, Error> {
-    let result = session.query(sql)?;
+    // A synchronous job holds the statement until it ends: show its containers' progress meanwhile.
+    let watcher = progress::JobWatcher::start(session, sql);
+    let result = session.query(sql);
+    if let Some(watcher) = watcher {
+        watcher.finish();
+    }
+    let result = result?;
     let text = format::render(&result, format);
     let mut out = std::io::stdout().lock();
     // A closed stdout (e.g. piped into `head`) is not a statement failure.

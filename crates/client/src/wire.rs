@@ -93,6 +93,9 @@ pub struct Session {
     closed: bool,
     /// `data.sessionInfo` from the login response.
     pub info: Value,
+    /// How this session logged in, with the database, schema and role it is in now (a progress watcher
+    /// logs in a second session there).
+    opts: ConnectOptions,
 }
 
 fn uuid() -> String {
@@ -233,7 +236,13 @@ impl Session {
             sequence: 0,
             closed: false,
             info: data.get("sessionInfo").cloned().unwrap_or(Value::Null),
+            opts: opts.clone(),
         })
+    }
+
+    /// The options to log in another session where this one is now.
+    pub fn options(&self) -> &ConnectOptions {
+        &self.opts
     }
 
     fn auth(&self) -> String {
@@ -254,6 +263,13 @@ impl Session {
     pub fn query(&mut self, sql: &str) -> Result<QueryResult, Error> {
         let started = Instant::now();
         let body = self.request(sql)?;
+        // Where the session is now (after USE …): a second session opened later starts there too.
+        let data = &body["data"];
+        for (key, slot) in [("finalDatabaseName", &mut self.opts.database), ("finalSchemaName", &mut self.opts.schema), ("finalRoleName", &mut self.opts.role)] {
+            if let Some(v) = data.get(key).and_then(Value::as_str) {
+                *slot = Some(v.to_string());
+            }
+        }
         let mut result = self.decode_result(&body)?;
         if body["data"].get("command").is_some_and(|c| !c.is_null()) {
             result.rows = crate::transfer::run(self, sql, &body["data"])?;
