@@ -140,5 +140,5 @@ spec:
     import json
     logs = cur.execute("SELECT SYSTEM$GET_SERVICE_LOGS('snowpark_ops', 0, 'main')").fetchone()[0]
     out = json.loads(logs.strip().splitlines()[-1])
-    assert out == {"sql": [["SNOWPARK_OPS", 42]], "filter": ["ann", "cy"], "saved": 2}
+    assert out == {"sql": [["SNOWPARK_OPS", 42]], "filter": ["ann", "cy"], "saved": 2, "pandas": [["dee", 0.5], ["eve", 0.75]]}
     assert cur.execute("SELECT name FROM adults ORDER BY name").fetchall() == [("ann",), ("cy",)]

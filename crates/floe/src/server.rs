@@ -333,6 +333,7 @@ fn container_tls(data_dir: &std::path::Path) -> anyhow::Result<Option<(control::
 
 /// Serves the protocol over TLS on one listener.
 async fn serve_tls(listener: tokio::net::TcpListener, acceptor: tls::TlsAcceptor, app: axum::Router) {
+    let app = app.layer(axum::Extension(protocol::ViaTls));
     loop {
         let (tcp, _) = match listener.accept().await {
             Ok(conn) => conn,

@@ -15,5 +15,5 @@ mod transfer;
 mod wire;
 
 pub use queries::QueryRegistry;
-pub use routes::{AppState, ProtocolConfig, router, spawn_session_sweeper};
+pub use routes::{AppState, ProtocolConfig, ViaTls, router, spawn_session_sweeper};
 pub use sessions::{SessionRegistry, TokenLifetimes};

@@ -521,7 +521,18 @@ fn in_progress(code: &str, query_id: &str) -> Response {
     )
 }
 
-async fn query_request(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>, headers: HeaderMap, body: Bytes) -> Response {
+/// Marks requests that arrived over floe's https listener (containers' SNOWFLAKE_HOST on 443): the
+/// URLs floe hands out in answers (chunks, presigned stage URLs) then use https too.
+#[derive(Debug, Clone, Copy)]
+pub struct ViaTls;
+
+async fn query_request(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+    tls: Option<axum::Extension<ViaTls>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let entry = match session_of(&state, &headers) {
         Ok(e) => e,
         Err(r) => return r,
@@ -535,7 +546,7 @@ async fn query_request(State(state): State<AppState>, Query(params): Query<HashM
         Err(e) => return json_response(StatusCode::OK, error_body(&e, None)),
     };
     let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
-    request.base_url = format!("http://{host}");
+    request.base_url = format!("{}://{host}", if tls.is_some() { "https" } else { "http" });
     let async_exec = body["asyncExec"].as_bool().unwrap_or(false);
     let (query, tx) = state.queries.register(params.get("requestId").cloned(), entry.id);
     tokio::spawn(run_statement(state.clone(), entry, query.clone(), request, tx));
