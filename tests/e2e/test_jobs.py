@@ -179,6 +179,67 @@ def test_sync_job_cancelled_by_statement_timeout_and_by_session_close(spcs):
     cur.execute("CALL free_job!SPCS_WAIT_FOR('DONE', 120)")
 
 
+def test_sync_job_cancelled_by_abort_request_sql_api_cancel_and_system_cancel_job(spcs):
+    """A synchronous job ends CANCELLED when its statement is aborted (the connector's abort_query) or
+    cancelled through SQL API v2; SYSTEM$CANCEL_JOB cancels an asynchronous one."""
+    from test_sessions import login
+    from test_sqlapi import api, submit
+
+    srv, c = spcs()
+    cur = c.cursor()
+    chk = srv.connect().cursor()
+    chk.execute("USE SCHEMA tutorial_db.data_schema")
+
+    def running(name: str) -> bool:
+        return bool(rows(chk, f"SHOW JOB SERVICES LIKE '{name.upper()}'")) and status_of(chk, name) == "RUNNING"
+
+    cur.execute_async(f"EXECUTE JOB SERVICE IN COMPUTE POOL tutorial_compute_pool NAME = aborted_job FROM SPECIFICATION $${job_spec('sleep', '600')}$$")
+    qid = cur.sfqid
+    wait_for(lambda: running("aborted_job"), 120, "the job to run")
+    assert cur.abort_query(qid)
+    chk.execute("CALL aborted_job!SPCS_WAIT_FOR('CANCELLED', 120)")
+
+    token = login(srv.url)["token"]
+    r = submit(srv, token, f"EXECUTE JOB SERVICE IN COMPUTE POOL tutorial_compute_pool NAME = api_job FROM SPECIFICATION $${job_spec('sleep', '600')}$$",
+               database="TUTORIAL_DB", schema="DATA_SCHEMA", params={"async": "true"})
+    assert r.status_code == 202, r.text
+    wait_for(lambda: running("api_job"), 120, "the SQL API's job to run")
+    assert api(srv, token, "POST", f"/api/v2/statements/{r.json()['statementHandle']}/cancel").status_code == 200
+    chk.execute("CALL api_job!SPCS_WAIT_FOR('CANCELLED', 120)")
+
+    chk.execute(f"EXECUTE JOB SERVICE IN COMPUTE POOL tutorial_compute_pool NAME = async_job ASYNC = TRUE FROM SPECIFICATION $${job_spec('sleep', '600')}$$")
+    wait_for(lambda: running("async_job"), 120, "the async job to run")
+    assert one(chk, "SELECT SYSTEM$CANCEL_JOB('async_job')") == "Job async_job successfully terminated"
+    chk.execute("CALL async_job!SPCS_WAIT_FOR('CANCELLED', 120)")
+    wait_for(lambda: not owned_containers(srv), 60, "the cancelled jobs' containers to go")
+
+
+def test_sync_job_cancelled_when_its_session_expires(spcs):
+    """A session whose master token expires is swept, and its running synchronous job is cancelled."""
+    srv, _ = spcs(FLOE_MASTER_TOKEN_SECS="8", FLOE_SESSION_SWEEP_SECS="1")
+    conn = srv.connect(database="TUTORIAL_DB", schema="DATA_SCHEMA")
+    failure: list[BaseException] = []
+
+    def run():
+        try:
+            conn.cursor().execute(f"EXECUTE JOB SERVICE IN COMPUTE POOL tutorial_compute_pool NAME = expiring_job FROM SPECIFICATION $${job_spec('sleep', '600')}$$")
+        except BaseException as e:  # noqa: BLE001 (the statement ends with an error)
+            failure.append(e)
+
+    threading.Thread(target=run, daemon=True).start()
+
+    def status() -> str | None:
+        # A fresh session each time: every session of this server lives 8 seconds.
+        fresh = srv.connect(database="TUTORIAL_DB", schema="DATA_SCHEMA")
+        try:
+            shown = rows(fresh.cursor(), "SHOW JOB SERVICES LIKE 'EXPIRING_JOB'")
+            return shown[0]["status"] if shown else None
+        finally:
+            fresh.close()
+
+    wait_for(lambda: status() == "CANCELLED", 120, "the expired session's job to be cancelled")
+
+
 def test_a_job_that_ends_while_floe_is_down(spcs):
     import signal
     srv, c = spcs()
