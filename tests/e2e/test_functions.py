@@ -533,3 +533,95 @@ def test_service_functions(spcs):
     with pytest.raises(snowflake.connector.errors.DatabaseError) as e:
         cur.execute("SELECT my_echo_udf('x')")
     assert "AUTO_RESUME is FALSE" in e.value.msg
+
+
+def _certificates(tmp: Path) -> tuple[Path, Path, Path]:
+    """A private CA and a server certificate for 127.0.0.1 signed by it (PEM files)."""
+    import datetime
+    import ipaddress
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "floe e2e private CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
+          .not_valid_after(now + datetime.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                                       data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
+                                       encipher_only=False, decipher_only=False), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    paths = tmp / "ca.pem", tmp / "server.pem", tmp / "server.key"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return paths
+
+
+def test_external_function_over_https_with_a_private_ca(work_root, tmp_path):
+    """An external function calls an https URL directly (no URL map): trusted through FLOE_REMOTE_CA_FILE;
+    without it the certificate is refused at once (no retries) and the statement fails naming the function
+    and the certificate."""
+    import ssl
+
+    ca, cert, key = _certificates(tmp_path)
+
+    class Echo(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *a):
+            pass
+
+        def do_POST(self):
+            raw = self.rfile.read(int(self.headers["Content-Length"]))
+            if self.headers.get("Content-Encoding") == "gzip":  # COMPRESSION = AUTO
+                import gzip
+                raw = gzip.decompress(raw)
+            rows = json.loads(raw)["data"]
+            body = json.dumps({"data": [[r[0], f"{r[1]} over tls"] for r in rows]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"https://127.0.0.1:{httpd.server_address[1]}/"
+    setup = [
+        f"create api integration tls_api api_provider = aws_api_gateway api_aws_role_arn = 'arn:aws:iam::1:role/r' api_allowed_prefixes = ('{url}') enabled = true",
+        "create database tlsdb",
+        f"create external function tls_echo(s varchar) returns varchar api_integration = tls_api as '{url}echo'",
+    ]
+    try:
+        for name, env, ok in [("trusted", {"FLOE_REMOTE_CA_FILE": str(ca)}, True), ("untrusted", {}, False)]:
+            srv = FloeServer(work_root / f"tls-{name}" / "data", work_root / f"tls-{name}" / "logs",
+                             extra_env={"FLOE_REMOTE_RETRY_MAX_MS": "100", "FLOE_EXTERNAL_FUNCTION_TIMEOUT_SECS": "3", **env})
+            srv.start()
+            try:
+                cur = srv.connect().cursor()
+                for stmt in setup:
+                    cur.execute(stmt)
+                if ok:
+                    assert cur.execute("select tls_echo('hi')").fetchone()[0] == "hi over tls"
+                else:
+                    with pytest.raises(snowflake.connector.errors.DatabaseError) as e:
+                        cur.execute("select tls_echo('hi')")
+                    assert "TLS_ECHO" in e.value.msg and "invalid peer certificate" in e.value.msg, e.value.msg
+            finally:
+                srv.cleanup()
+    finally:
+        httpd.shutdown()

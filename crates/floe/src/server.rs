@@ -60,6 +60,10 @@ fn remote_config() -> anyhow::Result<sql::extfn::call::RemoteConfig> {
     settings.request_timeout = Duration::from_millis(env_u64("FLOE_REMOTE_REQUEST_TIMEOUT_MS", settings.request_timeout.as_millis() as u64));
     settings.poll_max = Duration::from_millis(env_u64("FLOE_REMOTE_POLL_MAX_MS", settings.poll_max.as_millis() as u64));
     settings.retry_max = Duration::from_millis(env_u64("FLOE_REMOTE_RETRY_MAX_MS", settings.retry_max.as_millis() as u64));
+    if let Ok(path) = std::env::var("FLOE_REMOTE_CA_FILE") {
+        let pem = std::fs::read(&path).map_err(|e| anyhow::anyhow!("FLOE_REMOTE_CA_FILE: cannot read {path}: {e}"))?;
+        settings.extra_roots = remote::parse_roots(&pem).map_err(|e| anyhow::anyhow!("FLOE_REMOTE_CA_FILE: {path}: {e}"))?;
+    }
     Ok(sql::extfn::call::RemoteConfig {
         url_map,
         external_timeout: Duration::from_secs(env_u64("FLOE_EXTERNAL_FUNCTION_TIMEOUT_SECS", defaults.external_timeout.as_secs())),

@@ -74,6 +74,8 @@ pub struct Settings {
     pub retry_max: Duration,
     /// Batches of one call in flight at most.
     pub max_in_flight: usize,
+    /// Certificates (PEM) trusted for https besides the machine's CA store (`FLOE_REMOTE_CA_FILE`).
+    pub extra_roots: Vec<reqwest::Certificate>,
 }
 
 impl Default for Settings {
@@ -85,6 +87,7 @@ impl Default for Settings {
             retry_initial: Duration::from_millis(50),
             retry_max: Duration::from_secs(5),
             max_in_flight: 8,
+            extra_roots: Vec::new(),
         }
     }
 }
@@ -118,6 +121,15 @@ pub struct Stats {
     pub retries: AtomicU64,
 }
 
+/// The certificates of a PEM file (one or more), for `Settings::extra_roots`.
+pub fn parse_roots(pem: &[u8]) -> Result<Vec<reqwest::Certificate>, String> {
+    let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| format!("not a PEM certificate bundle: {e}"))?;
+    if certs.is_empty() {
+        return Err("no certificate in the PEM file".into());
+    }
+    Ok(certs)
+}
+
 /// The HTTP clients (one that asks for gzip responses, one that does not). Cheap to clone.
 #[derive(Clone)]
 pub struct Client {
@@ -131,13 +143,11 @@ impl Client {
     /// Builds the clients.
     pub fn new(settings: Settings) -> Client {
         let build = |gzip: bool| {
-            reqwest::Client::builder()
-                .user_agent("snowflake/1.0")
-                .gzip(gzip)
-                .pool_max_idle_per_host(64)
-                .tcp_nodelay(true)
-                .build()
-                .expect("an HTTP client without TLS always builds")
+            let mut builder = reqwest::Client::builder().user_agent("snowflake/1.0").gzip(gzip).pool_max_idle_per_host(64).tcp_nodelay(true);
+            for cert in &settings.extra_roots {
+                builder = builder.add_root_certificate(cert.clone());
+            }
+            builder.build().expect("an HTTP client with parsed root certificates builds")
         };
         Client { gzip: build(true), plain: build(false), settings }
     }
@@ -349,6 +359,8 @@ impl Call {
         let mut response = match sent {
             Ok(r) => r,
             Err(e) if e.is_builder() => return Err(self.remote(format!("invalid URL {target}"))),
+            // A certificate the machine does not trust will not become trusted by retrying.
+            Err(e) if transport_text(&e).contains("invalid peer certificate") => return Err(self.remote(format!("TLS handshake with {target} failed: {}", transport_text(&e)))),
             Err(e) => return Ok(Outcome::Retry(if e.is_timeout() { "Timeout was reached".into() } else { transport_text(&e) })),
         };
         let status = response.status().as_u16();

@@ -327,3 +327,9 @@ fn header_text_replaces_runs() {
     assert_eq!(header_text("ÄÎß x"), "  x");
     assert_eq!(header_text("plain"), "plain");
 }
+
+#[test]
+fn extra_roots_must_be_pem_certificates() {
+    assert!(crate::parse_roots(b"not a certificate").is_err());
+    assert!(crate::parse_roots(b"").is_err());
+}

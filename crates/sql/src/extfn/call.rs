@@ -284,12 +284,12 @@ impl RemoteUdf {
                         super::ddl::check_url(&i, url)?;
                         function.gzip = matches!(compression.as_str(), "GZIP" | "AUTO" | "DEFLATE");
                         let mapped = config.map_url(url);
-                        if !mapped.starts_with("http://") {
+                        if !mapped.starts_with("http://") && !mapped.starts_with("https://") {
                             return Err(SfError::new(
                                 "100351",
                                 "P0000",
                                 model::ErrorKind::InvalidArgument,
-                                format!("Request failed for external function {}. Error: floe calls plain http:// URLs only; map '{url}' to a local endpoint with FLOE_EXTERNAL_URL_MAP.", r.name),
+                                format!("Request failed for external function {}. Error: '{mapped}' is not an http:// or https:// URL.", r.name),
                             ));
                         }
                         vec![mapped]
