@@ -223,6 +223,9 @@ fn is_dml(statement_type: u32) -> bool {
 /// client downloads (in parallel) from floe itself.
 const CHUNK_ROWS: usize = 50_000;
 
+/// Rows per chunk of a chunked Arrow result (all of it in chunks).
+const ARROW_CHUNK_ROWS: usize = 25_000;
+
 /// Cuts batches into groups of at most `rows` rows.
 fn split_rows(batches: &[datafusion::arrow::record_batch::RecordBatch], rows: usize) -> Vec<Vec<datafusion::arrow::record_batch::RecordBatch>> {
     let mut groups = vec![Vec::new()];
@@ -275,13 +278,16 @@ fn result_data_chunked(result: &QueryResult, session: &Session, query_id: &str, 
     });
     let arrow = format == Format::Arrow && !is_dml(result.statement_type);
     let groups = match &target {
+        // Arrow: nothing inline and every part a chunk, so the connector's prefetch threads download
+        // and convert the parts in parallel while the answer itself stays small.
+        Some(_) if n > CHUNK_ROWS && arrow => std::iter::once(Vec::new()).chain(split_rows(&result.batches, ARROW_CHUNK_ROWS)).collect(),
         Some(_) if n > CHUNK_ROWS => split_rows(&result.batches, CHUNK_ROWS),
         _ => vec![result.batches.clone()],
     };
     let part = |batches: &Vec<datafusion::arrow::record_batch::RecordBatch>| QueryResult { schema: result.schema.clone(), batches: batches.clone(), statement_type: result.statement_type };
     if arrow {
         data["queryResultFormat"] = json!("arrow");
-        data["rowsetBase64"] = json!(crate::arrow_rowset::rowset_base64(result, &groups[0])?);
+        data["rowsetBase64"] = if groups[0].is_empty() && groups.len() > 1 { json!("") } else { json!(crate::arrow_rowset::rowset_base64(result, &groups[0])?) };
     } else {
         data["queryResultFormat"] = json!("json");
         data["rowset"] = json!(encode::rowset(&part(&groups[0])));
