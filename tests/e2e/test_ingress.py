@@ -20,8 +20,12 @@ import requests
 
 from test_containers import docker, images, one, spcs  # noqa: F401  (fixtures)
 
-pytestmark = pytest.mark.skipif(os.environ.get("FLOE_TEST_DOCKER") != "1",
-                                reason="Docker tests run with FLOE_TEST_DOCKER=1")
+pytestmark = [
+    pytest.mark.skipif(os.environ.get("FLOE_TEST_DOCKER") != "1", reason="Docker tests run with FLOE_TEST_DOCKER=1"),
+    # Written but not yet run against a built server (the build did not finish before the branch's
+    # deadline): remove this mark once `FLOE_TEST_DOCKER=1 pytest tests/e2e/test_ingress.py` passes.
+    pytest.mark.skip(reason="not yet verified against a built server"),
+]
 
 UI_SPEC = """
 spec:

@@ -54,6 +54,7 @@ fn may_use(engine: &Engine, user: &str, role: &str, ep: &PublicEndpoint) -> bool
 }
 
 #[tokio::test]
+#[ignore = "written but not yet run (the build did not finish before the branch's deadline); run with --ignored"]
 async fn routing_and_service_roles() {
     let dir = tempfile::tempdir().unwrap();
     let config = EngineConfig { ingress_port: Some(9443), ..EngineConfig::default() };
