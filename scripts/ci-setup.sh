@@ -19,8 +19,9 @@ export DEBIAN_FRONTEND=noninteractive
 PYTHON="${PYTHON:-python3}"
 VENV="$ROOT/.venv"
 # The connector with its pandas extra (pyarrow, pandas) for fetch_arrow_all / fetch_pandas_all tests.
-PY_REQUIREMENTS=("snowflake-connector-python[pandas]==5.2.0" pytest pytest-timeout pexpect requests)
-PY_PACKAGES=(snowflake-connector-python pyarrow pandas pytest pytest-timeout pexpect requests)
+# selenium drives Debian's headless chromium in the ingress's browser test (tests/e2e/test_ingress.py).
+PY_REQUIREMENTS=("snowflake-connector-python[pandas]==5.2.0" pytest pytest-timeout pexpect requests selenium)
+PY_PACKAGES=(snowflake-connector-python pyarrow pandas pytest pytest-timeout pexpect requests selenium)
 
 # Client matrix: one virtualenv per client line, pinned. `name|import check|requirements...`
 #   sf3:  the 3.x connector line that the current Snowpark allows (snowflake-snowpark-python 1.56.0
@@ -59,6 +60,8 @@ have_cmd curl || need_apt+=(curl)       # scripts/quickstart.sh polls /healthz w
 have_pkg ca-certificates || need_apt+=(ca-certificates)
 have_cmd skopeo || need_apt+=(skopeo)   # tests/e2e/test_registry.py copies OCI layouts in and out
 have_cmd docker-registry || need_apt+=(docker-registry)   # bench/registry.py's baseline
+have_pkg chromium || need_apt+=(chromium)                 # tests/e2e/test_ingress.py: the login page in a browser
+have_pkg chromium-driver || need_apt+=(chromium-driver)   # ... driven by selenium through chromedriver
 # (Docker, for the container tests, will be added here: docker.io.)
 
 if [ "${#need_apt[@]}" -gt 0 ]; then
@@ -91,7 +94,7 @@ else
 fi
 
 # pip skips already-satisfied requirements without downloading anything.
-if ! "$VENV/bin/python" -c 'import snowflake.connector, pyarrow, pandas, pytest, pytest_timeout, pexpect, requests' >/dev/null 2>&1; then
+if ! "$VENV/bin/python" -c 'import snowflake.connector, pyarrow, pandas, pytest, pytest_timeout, pexpect, requests, selenium' >/dev/null 2>&1; then
     log "installing Python packages: ${PY_REQUIREMENTS[*]}"
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${PY_REQUIREMENTS[@]}"

@@ -50,7 +50,7 @@ clients_missing() {
     for v in sf3 sf4 snow; do [ -x ".venv-clients/$v/bin/python" ] || return 0; done
     return 1
 }
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import snowflake.connector, pytest, pexpect, requests' 2>/dev/null \
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import snowflake.connector, pytest, pexpect, requests, selenium' 2>/dev/null \
     || clients_missing; then
     phase "setup (scripts/ci-setup.sh)" bash scripts/ci-setup.sh || { summary; exit 1; }
 fi

@@ -51,6 +51,7 @@ _FLOE_ENV = (
     "FLOE_LISTEN",
     "FLOE_REGISTRY_LISTEN",
     "FLOE_REGISTRY_ADDRESS",
+    "FLOE_INGRESS_LISTEN",
     "FLOE_ACCOUNT",
     "FLOE_ADMIN_PASSWORD",
     "FLOE_URL",
@@ -108,6 +109,7 @@ class FloeServer:
         self.proc: subprocess.Popen | None = None
         self.port: int | None = None
         self.registry_port: int | None = None
+        self.ingress_port: int | None = None
         self.starts = 0
         self.stderr_path: Path | None = None
         self.stdout_path: Path | None = None
@@ -151,6 +153,8 @@ class FloeServer:
         self._used_ports.add(self.port)
         self.registry_port = free_port(self._used_ports)
         self._used_ports.add(self.registry_port)
+        self.ingress_port = free_port(self._used_ports)
+        self._used_ports.add(self.ingress_port)
         self.starts += 1
         self.stderr_path = self.log_dir / f"server-{self.starts}.stderr"
         self.stdout_path = self.log_dir / f"server-{self.starts}.stdout"
@@ -158,6 +162,7 @@ class FloeServer:
         if self.password is not None:  # None: the server generates DIR/admin-password
             env["FLOE_ADMIN_PASSWORD"] = self.password
         env["FLOE_REGISTRY_LISTEN"] = self.registry
+        env["FLOE_INGRESS_LISTEN"] = f"127.0.0.1:{self.ingress_port}"
         env.update(self.extra_env)
         cmd = [str(self.binary), "server", "--data-dir", str(self.data_dir),
                "--listen", f"127.0.0.1:{self.port}", "--account", ACCOUNT]

@@ -4,6 +4,7 @@
 //! concrete implementations are wired together.
 
 mod image_registry;
+mod ingress_authority;
 mod server;
 
 use clap::{Parser, Subcommand};

@@ -24,22 +24,26 @@ pub struct ServerArgs {
     /// (an ephemeral port when that one is taken).
     #[arg(long, env = "FLOE_REGISTRY_LISTEN")]
     registry_listen: Option<String>,
+    /// Address of the ingress listener (public endpoints of services); default: the --listen host,
+    /// port + 2 (an ephemeral port when that one is taken).
+    #[arg(long, env = "FLOE_INGRESS_LISTEN")]
+    ingress_listen: Option<String>,
 }
 
-/// Binds the registry's listener: `--registry-listen`, else the listen host at port + 1, else (taken)
-/// an ephemeral port on that host.
-async fn bind_registry(args: &ServerArgs) -> anyhow::Result<tokio::net::TcpListener> {
-    if let Some(addr) = args.registry_listen.as_deref().filter(|a| !a.is_empty()) {
-        return tokio::net::TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr} (registry): {e}"));
+/// Binds a listener of its own (`what`: registry, ingress): the flag's address, else the listen host at
+/// port + `offset`, else (taken) an ephemeral port on that host.
+async fn bind_beside(args: &ServerArgs, flag: Option<&str>, offset: u16, what: &str) -> anyhow::Result<tokio::net::TcpListener> {
+    if let Some(addr) = flag.filter(|a| !a.is_empty()) {
+        return tokio::net::TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr} ({what}): {e}"));
     }
     let (host, port) = args.listen.rsplit_once(':').ok_or_else(|| anyhow::anyhow!("--listen {} has no port", args.listen))?;
     let port: u16 = port.parse().map_err(|_| anyhow::anyhow!("--listen {} has no valid port", args.listen))?;
-    let next = if port == 0 { 0 } else { port.wrapping_add(1) };
+    let next = if port == 0 { 0 } else { port.wrapping_add(offset) };
     match tokio::net::TcpListener::bind((host, next)).await {
         Ok(l) => Ok(l),
         Err(e) => {
-            warn!(port = next, error = %e, "registry: default port taken, using an ephemeral port (set --registry-listen)");
-            tokio::net::TcpListener::bind((host, 0)).await.map_err(|e| anyhow::anyhow!("cannot listen on {host}:0 (registry): {e}"))
+            warn!(port = next, error = %e, "{what}: default port taken, using an ephemeral port (set --{what}-listen)");
+            tokio::net::TcpListener::bind((host, 0)).await.map_err(|e| anyhow::anyhow!("cannot listen on {host}:0 ({what}): {e}"))
         }
     }
 }
@@ -95,8 +99,10 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     if store.format_found() != 0 && store.format_found() < store::FORMAT_VERSION {
         info!(from = store.format_found(), to = store::FORMAT_VERSION, "migrated data dir format");
     }
-    let registry_listener = bind_registry(&args).await?;
+    let registry_listener = bind_beside(&args, args.registry_listen.as_deref(), 1, "registry").await?;
     let registry_addr = registry_listener.local_addr()?;
+    let ingress_listener = bind_beside(&args, args.ingress_listen.as_deref(), 2, "ingress").await?;
+    let ingress_addr = ingress_listener.local_addr()?;
     let config = sql::EngineConfig {
         account: args.account.clone(),
         statement_memory_bytes: (env_u64("FLOE_STATEMENT_MEMORY_MB", 4096) << 20) as usize,
@@ -107,6 +113,7 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         result_cache_bytes: env_u64("FLOE_RESULT_CACHE_MB", 1024) << 20,
         result_retention: Duration::from_secs(env_u64("FLOE_RESULT_RETENTION_SECS", 24 * 3600)),
         remote: remote_config()?,
+        ingress_port: Some(ingress_addr.port()),
     };
     let engine = sql::Engine::new(store, config).map_err(|e| anyhow::anyhow!("{e}"))?;
     let admin_password = std::env::var("FLOE_ADMIN_PASSWORD").ok();
@@ -139,6 +146,15 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         }
     });
     println!("floe image registry on {registry_addr} (repository URLs: {})", engine.config().registry_address);
+    // The ingress: public endpoints by host name, floe's sessions and service roles.
+    let ingress_authority = crate::ingress_authority::FloeIngress { engine: engine.clone(), sessions: sessions.clone(), next: Default::default() };
+    let ingress_app = ingress::Ingress::new(Arc::new(ingress_authority)).router();
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(ingress_listener, ingress_app).await {
+            warn!(error = %e, "ingress listener stopped");
+        }
+    });
+    println!("floe ingress on {ingress_addr} (public endpoints: http://<hash>-<account>.localhost:{})", ingress_addr.port());
     let state = protocol::AppState {
         engine: engine.clone(),
         sessions,

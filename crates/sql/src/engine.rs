@@ -53,6 +53,8 @@ pub struct EngineConfig {
     pub result_retention: Duration,
     /// External and service function calls.
     pub remote: crate::extfn::call::RemoteConfig,
+    /// The port of the ingress listener (public endpoints' `ingress_url`); None: no ingress.
+    pub ingress_port: Option<u16>,
 }
 
 impl Default for EngineConfig {
@@ -66,6 +68,7 @@ impl Default for EngineConfig {
             result_cache_bytes: 1 << 30,
             result_retention: Duration::from_secs(24 * 3600),
             remote: Default::default(),
+            ingress_port: None,
         }
     }
 }

@@ -84,11 +84,6 @@ fn env_or(name: &str, default: &str) -> String {
     std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string())
 }
 
-/// Reads one HTTP/1.1 request: (method, path, body).
-fn read_request(stream: &mut TcpStream) -> Option<(String, String, Vec<u8>)> {
-    read_request_with_headers(stream).map(|(m, p, _, b)| (m, p, b))
-}
-
 /// Reads one HTTP/1.1 request: (method, path, headers with lower-case names, body).
 pub(crate) fn read_request_with_headers(stream: &mut TcpStream) -> Option<(String, String, Vec<(String, String)>, Vec<u8>)> {
     let mut reader = BufReader::new(stream.try_clone().ok()?);
@@ -135,9 +130,39 @@ fn echo_server() -> i32 {
     println!("echo-service: listening on port {port}");
     for stream in listener.incoming() {
         let Ok(mut stream) = stream else { continue };
-        let Some((method, path, body)) = read_request(&mut stream) else { continue };
+        let Some((method, path, headers, body)) = read_request_with_headers(&mut stream) else { continue };
         match (method.as_str(), path.as_str()) {
             ("GET", "/healthcheck") => respond(&mut stream, "200 OK", "\"I'm ready!\""),
+            // The tutorial's web page (spcs.md §11: `https://<ingress_url>/ui`), greeting the caller the
+            // ingress names in Sf-Context-Current-User.
+            ("GET", "/ui") | ("POST", "/ui") => {
+                let user = headers.iter().find(|(k, _)| k == "sf-context-current-user").map(|(_, v)| v.as_str()).unwrap_or("nobody");
+                let input = String::from_utf8_lossy(&body).split('&').find_map(|kv| kv.strip_prefix("input=")).map(form_decode);
+                let said = input.map(|i| format!("<p id=\"output\">{} said {}</p>", html_escape(&name), html_escape(&i))).unwrap_or_default();
+                let page = format!(
+                    "<!DOCTYPE html><html><head><title>Welcome to echo service!</title></head><body>\
+                     <h1 id=\"greeting\">Hello {}, from {}!</h1>\
+                     <form method=\"post\" action=\"/ui\"><input id=\"input\" name=\"input\"><button id=\"submit\" type=\"submit\">Submit</button></form>{said}</body></html>",
+                    html_escape(user),
+                    html_escape(&name)
+                );
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nServer: floe-testimg\r\nX-Powered-By: floe-testimg\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
+                    page.len()
+                );
+            }
+            // What the service received: the request's headers as JSON (ingress tests), with headers the
+            // ingress must strip.
+            (_, "/headers") => {
+                let map: serde_json::Map<String, serde_json::Value> = headers.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+                let body = serde_json::json!({ "method": method, "headers": map }).to_string();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nServer: floe-testimg\r\nX-Powered-By: floe-testimg\r\nAccess-Control-Allow-Origin: *\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
             ("POST", "/echo") => {
                 let request: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
                 println!("echo-service: Received request: {request}");
@@ -158,6 +183,32 @@ fn echo_server() -> i32 {
         let _ = std::io::stdout().flush();
     }
     0
+}
+
+/// `application/x-www-form-urlencoded` value decoding (`+` and `%XX`).
+fn form_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()).ok_or(()) {
+                Ok(b) => {
+                    out.push(b);
+                    i += 2;
+                }
+                Err(_) => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 fn echo_client() -> i32 {

@@ -277,7 +277,16 @@ fn grant(c: &mut Cursor<'_>) -> Result<Option<AccessStmt>, SfError> {
         c.expect_end()?;
         return Ok(Some(AccessStmt::GrantRole { role, to }));
     }
-    if matches!(c.peek_word(), Some("DATABASE" | "APPLICATION" | "SERVICE")) && c.peek_next().is_some_and(|t| matches!(t, Token::Word(w) if w.value == "ROLE")) {
+    if c.eat(&["SERVICE", "ROLE"]) {
+        let (service, role) = service_role(c)?;
+        if !c.eat(&["TO", "ROLE"]) {
+            return Err(c.error());
+        }
+        let to = single_name(c)?;
+        c.expect_end()?;
+        return Ok(Some(AccessStmt::GrantServiceRole { service, role, to }));
+    }
+    if matches!(c.peek_word(), Some("DATABASE" | "APPLICATION")) && c.peek_next().is_some_and(|t| matches!(t, Token::Word(w) if w.value == "ROLE")) {
         return Err(SfError::unsupported(format!("GRANT {} ROLE", c.peek_word().unwrap_or_default())));
     }
     if c.eat(&["OWNERSHIP"]) {
@@ -325,6 +334,15 @@ fn revoke(c: &mut Cursor<'_>) -> Result<Option<AccessStmt>, SfError> {
         let from = grantee(c)?;
         c.expect_end()?;
         return Ok(Some(AccessStmt::RevokeRole { role, from }));
+    }
+    if c.eat(&["SERVICE", "ROLE"]) {
+        let (service, role) = service_role(c)?;
+        if !c.eat(&["FROM", "ROLE"]) {
+            return Err(c.error());
+        }
+        let from = single_name(c)?;
+        c.expect_end()?;
+        return Ok(Some(AccessStmt::RevokeServiceRole { service, role, from }));
     }
     let grant_option_only = c.eat(&["GRANT", "OPTION", "FOR"]);
     let privileges = privilege_list(c)?;
@@ -468,6 +486,15 @@ fn target(c: &mut Cursor<'_>) -> Result<GrantTarget, SfError> {
     Ok(GrantTarget::Object { kind: k.to_string(), name })
 }
 
+/// `[db.][schema.]service!role`.
+fn service_role(c: &mut Cursor<'_>) -> Result<(Vec<String>, String), SfError> {
+    let service = c.object_name()?;
+    if !c.eat_token(&Token::ExclamationMark) {
+        return Err(c.error());
+    }
+    Ok((service, c.ident()?))
+}
+
 /// A name that must be a single identifier (users, roles).
 fn single_name(c: &mut Cursor<'_>) -> Result<String, SfError> {
     let name = c.ident()?;
@@ -504,6 +531,14 @@ mod tests {
         assert_eq!(privileges, ["ALL"]);
         assert!(grant_option);
         assert!(matches!(on, GrantTarget::Future { ref kind, ref container_kind, .. } if kind == "TABLE" && container_kind == "SCHEMA"));
+        assert_eq!(
+            access("GRANT SERVICE ROLE d.s.echo_service!ALL_ENDPOINTS_USAGE TO ROLE viewer"),
+            AccessStmt::GrantServiceRole { service: vec!["D".into(), "S".into(), "ECHO_SERVICE".into()], role: "ALL_ENDPOINTS_USAGE".into(), to: "VIEWER".into() }
+        );
+        assert_eq!(
+            access("revoke service role echo_service ! ui_users from role viewer"),
+            AccessStmt::RevokeServiceRole { service: vec!["ECHO_SERVICE".into()], role: "UI_USERS".into(), from: "VIEWER".into() }
+        );
         assert!(matches!(access("revoke grant option for select on table t from role r cascade"), AccessStmt::Revoke { grant_option_only: true, .. }));
         let AccessStmt::Grant { privileges, .. } = access("GRANT CREATE COMPUTE POOL, CREATE WAREHOUSE ON ACCOUNT TO ROLE r") else { panic!() };
         assert_eq!(privileges, ["CREATE COMPUTE POOL", "CREATE WAREHOUSE"]);

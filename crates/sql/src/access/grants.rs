@@ -289,6 +289,40 @@ pub(super) async fn revoke(engine: &Engine, session: &Session, privileges: Vec<S
     Ok(ok())
 }
 
+/// `GRANT SERVICE ROLE svc!r TO ROLE x` (`grant`) and `REVOKE SERVICE ROLE svc!r FROM ROLE x`: USAGE on the
+/// service role, granted by the service's owner or with MANAGE GRANTS. The grant lasts as long as the
+/// service's incarnation (CREATE OR REPLACE ends it).
+pub(super) async fn service_role(engine: &Engine, session: &Session, service: Vec<String>, role: String, grantee: String, grant: bool) -> Result<QueryResult, SfError> {
+    let catalog = engine.store().snapshot();
+    let access = Access::of(engine, session, &catalog);
+    let (svc, f) = resolve(&catalog, session, &access, kind::SERVICE, &service)?;
+    let obj = Securable::new(kind::SERVICE_ROLE, &[svc.parts[0].as_str(), svc.parts[1].as_str(), svc.parts[2].as_str(), role.as_str()]);
+    if facts(&catalog, &obj).is_none() {
+        return Err(SfError::kind_not_found("Service role", &obj.display(&access.account)));
+    }
+    require_role(&access, &grantee)?;
+    if !(access.manage_grants || access.owns(&catalog, &svc)) {
+        return Err(svc.insufficient(&access.account));
+    }
+    let record = GrantRecord {
+        privilege: "USAGE".into(),
+        on: obj,
+        incarnation: incarnation(&f),
+        grantee_type: "ROLE".into(),
+        grantee,
+        grant_option: false,
+        granted_by: f.owner.clone(),
+        created_on: now(),
+    };
+    let existing = access.index.grants.iter().find(|g| g.record.key() == record.key()).and_then(|g| g.key.clone());
+    match (grant, existing) {
+        (true, None) => commit(engine, vec![put(GRANT, "", &record.key(), &record)]).await?,
+        (false, Some(key)) => commit(engine, vec![Op::DeleteObject { kind: GRANT.into(), scope: String::new(), name: key }]).await?,
+        _ => {}
+    }
+    Ok(ok())
+}
+
 fn role_grant(access: &Access, catalog: &Catalog, role: &str, to: &Grantee) -> Result<GrantRecord, SfError> {
     require_role(access, role)?;
     let obj = Securable::account_object(kind::ROLE, role);

@@ -64,6 +64,10 @@ pub enum AccessStmt {
     GrantRole { role: String, to: Grantee },
     /// `REVOKE ROLE r FROM {ROLE | USER} x`.
     RevokeRole { role: String, from: Grantee },
+    /// `GRANT SERVICE ROLE [db.schema.]svc!role TO ROLE r`.
+    GrantServiceRole { service: Vec<String>, role: String, to: String },
+    /// `REVOKE SERVICE ROLE [db.schema.]svc!role FROM ROLE r`.
+    RevokeServiceRole { service: Vec<String>, role: String, from: String },
     /// `GRANT privileges ON target TO [ROLE] r [WITH GRANT OPTION]`.
     Grant { privileges: Vec<String>, on: GrantTarget, to: String, grant_option: bool },
     /// `GRANT OWNERSHIP ON target TO [ROLE] r [{COPY | REVOKE} CURRENT GRANTS]`.
@@ -173,6 +177,8 @@ pub(crate) async fn execute(engine: &Engine, session: &mut Session, stmt: Access
         UseSecondaryRoles => Ok(QueryResult::message(crate::result::statement_type::USE, "Statement executed successfully.")),
         GrantRole { role, to } => grants::grant_role(engine, session, role, to).await,
         RevokeRole { role, from } => grants::revoke_role(engine, session, role, from).await,
+        GrantServiceRole { service, role, to } => grants::service_role(engine, session, service, role, to, true).await,
+        RevokeServiceRole { service, role, from } => grants::service_role(engine, session, service, role, from, false).await,
         Grant { privileges, on, to, grant_option } => grants::grant(engine, session, privileges, on, to, grant_option).await,
         GrantOwnership { on, to, current_grants } => grants::grant_ownership(engine, session, on, to, current_grants).await,
         Revoke { privileges, on, from, grant_option_only } => grants::revoke(engine, session, privileges, on, from, grant_option_only).await,

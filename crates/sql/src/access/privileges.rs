@@ -65,6 +65,9 @@ pub mod kind {
     pub const SERVICE: &str = "SERVICE";
     /// Functions.
     pub const FUNCTION: &str = "FUNCTION";
+    /// A service's roles (`svc!ALL_ENDPOINTS_USAGE`, the spec's `serviceRoles`), named
+    /// `[db, schema, service, role]`; granting one is USAGE on it.
+    pub const SERVICE_ROLE: &str = "SERVICE_ROLE";
 }
 
 /// The system roles every account has, with Snowflake's comments.
@@ -138,6 +141,9 @@ impl Securable {
         if self.kind == kind::ACCOUNT {
             return account.to_uppercase();
         }
+        if let (kind::SERVICE_ROLE, [db, schema, service, role]) = (self.kind.as_str(), self.parts.as_slice()) {
+            return format!("{}.{}.{}!{}", display_ident(db), display_ident(schema), display_ident(service), display_ident(role));
+        }
         self.parts.iter().map(|p| display_ident(crate::temp::shown(p))).collect::<Vec<_>>().join(".")
     }
 
@@ -187,6 +193,16 @@ pub fn facts(catalog: &Catalog, obj: &Securable) -> Option<Facts> {
             let k = if matches!(t.def.kind, store::TableKind::View { .. }) { kind::VIEW } else { kind::TABLE };
             from_info(&t.info, k, Some(t.id))
         }),
+        (kind::SERVICE_ROLE, [db, schema, service, role]) => {
+            // The service's owner and incarnation: replacing the service ends the grants of its roles.
+            let svc = crate::objects::get::<crate::spcs::Service>(catalog, crate::spcs::SERVICE, &format!("{db}.{schema}"), service)?;
+            crate::spcs::endpoints::service_roles(&svc).iter().any(|(r, _)| r == role).then(|| Facts {
+                owner: svc.owner.clone(),
+                created_on: svc.created_on,
+                id: None,
+                kind: kind::SERVICE_ROLE.into(),
+            })
+        }
         (kind::ROLE, [name]) if is_system_role(name) => Some(Facts { owner: String::new(), created_on: system_created_on(catalog), id: None, kind: kind::ROLE.into() }),
         (k, [name]) => body_facts(catalog, k, "", name, if k == kind::USER { "ACCOUNTADMIN" } else { "" }),
         (k, [db, schema, name]) => body_facts(catalog, k, &format!("{db}.{schema}"), name, ""),

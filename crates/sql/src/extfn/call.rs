@@ -16,7 +16,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanBuilder, Float64Builder, Int64Builder, LargeStringBuilder, StringBuilder, new_null_array};
@@ -298,7 +298,7 @@ impl RemoteUdf {
                         function.max_retries = Some(*max_batch_retries);
                         function.on_failure = if on_batch_failure == "RETURN_NULL" { remote::OnFailure::ReturnNull } else { remote::OnFailure::Abort };
                         function.timeout = Duration::from_secs(*batch_timeout_secs);
-                        service_targets(&self.engine, service, endpoint, path, Duration::from_secs(*batch_timeout_secs), &self.cancel).await?
+                        crate::spcs::endpoints::ready_targets(&self.engine, service, endpoint, path, Duration::from_secs(*batch_timeout_secs), &self.cancel).await?
                     }
                 };
                 Ok(Arc::new(remote::Call::new(client, Arc::new(function), targets, self.query_id.clone(), self.cancel.clone())))
@@ -306,89 +306,6 @@ impl RemoteUdf {
             .await
             .cloned()
     }
-}
-
-/// `http://<ip>:<port><path>` of each READY instance of a service; wakes it when suspended with
-/// AUTO_RESUME and waits (within the batch timeout) for an instance to be ready.
-async fn service_targets(engine: &Engine, service: &[String], endpoint: &str, path: &str, timeout: Duration, cancel: &CancellationToken) -> Result<Vec<String>, SfError> {
-    let [db, schema, name] = service else { return Err(SfError::internal("service function without a service")) };
-    let scope = schema_scope(db, schema);
-    let missing = || SfError::kind_not_found("Service", &format!("{}.{}.{}", display_ident(db), display_ident(schema), display_ident(name)));
-    let deadline = Instant::now() + timeout;
-    let mut changes = engine.spcs().changes();
-    let mut resumed = false;
-    loop {
-        let catalog = engine.store().snapshot();
-        let svc = get::<crate::spcs::Service>(&catalog, crate::spcs::SERVICE, &scope, name).ok_or_else(missing)?;
-        let spec = spec::parse(&svc.spec_text).map_err(|e| SfError::internal(e.to_string()))?;
-        let port = spec.endpoints.iter().find(|e| e.name.eq_ignore_ascii_case(endpoint)).and_then(|e| e.port).ok_or_else(|| {
-            SfError::compilation(format!("Endpoint '{}' does not exist in service {}.", endpoint.to_lowercase(), display_ident(name)))
-        })?;
-        let state = get::<crate::spcs::ServiceState>(&catalog, crate::spcs::SERVICE_STATE, &scope, name).filter(|s| s.uid == svc.uid);
-        let targets: Vec<String> = state
-            .iter()
-            .flat_map(|s| s.instances.iter())
-            .filter(|i| i.status == "READY")
-            .filter_map(|i| i.ip.as_ref())
-            .map(|ip| format!("http://{ip}:{port}{path}"))
-            .collect();
-        // A service suspended by statement is not called, even while its instances are still stopping.
-        let pool = get::<crate::objects::compute_pool::ComputePool>(&catalog, crate::objects::COMPUTE_POOL, "", &svc.compute_pool);
-        let pool_suspended = pool.as_ref().is_some_and(|p| p.suspended);
-        if !targets.is_empty() && !svc.suspended && !pool_suspended {
-            return Ok(targets);
-        }
-        if svc.suspended || pool_suspended {
-            if !svc.auto_resume || pool.as_ref().is_some_and(|p| p.suspended && !p.auto_resume) {
-                return Err(SfError::new(
-                    "391419",
-                    "57P03",
-                    model::ErrorKind::InvalidArgument,
-                    format!("Service {} is suspended and AUTO_RESUME is FALSE; resume it with ALTER SERVICE {} RESUME.", display_ident(name), display_ident(name)),
-                ));
-            }
-            if !resumed {
-                resume(engine, &scope, svc, pool).await?;
-                resumed = true;
-                continue;
-            }
-        }
-        engine.spcs().check_available()?;
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(SfError::new(
-                "100351",
-                "P0000",
-                model::ErrorKind::InvalidArgument,
-                format!("Request failed for external function on service {}. Error: no instance of the service is ready (status {}).", display_ident(name), state.map(|s| s.status).unwrap_or_else(|| "PENDING".into())),
-            ));
-        }
-        tokio::select! {
-            _ = changes.changed() => {}
-            _ = tokio::time::sleep(left.min(Duration::from_millis(500))) => {}
-            _ = cancel.cancelled() => return Err(SfError::cancelled()),
-        }
-    }
-}
-
-/// AUTO_RESUME: the service (and its pool) resume as ALTER … RESUME would.
-async fn resume(engine: &Engine, scope: &str, mut svc: crate::spcs::Service, pool: Option<crate::objects::compute_pool::ComputePool>) -> Result<(), SfError> {
-    let at = crate::objects::now();
-    let mut ops = Vec::new();
-    if let Some(mut p) = pool.filter(|p| p.suspended) {
-        p.suspended = false;
-        ops.push(crate::objects::put(crate::objects::COMPUTE_POOL, "", &p.name.clone(), &p));
-    }
-    if svc.suspended {
-        svc.suspended = false;
-        svc.resumed_on = Some(at);
-        svc.updated_on = at;
-        ops.push(crate::objects::put(crate::spcs::SERVICE, scope, &svc.name.clone(), &svc));
-    }
-    tracing::info!(service = %svc.qualified(), "resuming a suspended service for a service function call (AUTO_RESUME)");
-    crate::objects::commit(engine, ops).await?;
-    engine.spcs().wake();
-    Ok(())
 }
 
 impl ScalarUDFImpl for RemoteUdf {

@@ -10,6 +10,7 @@
 //! A spec is parsed and validated (crates/spec), and its resources checked against the pool's instance
 //! family, before anything is written: a bad spec changes nothing.
 
+pub mod endpoints;
 pub mod grammar;
 pub mod records;
 pub mod secrets;

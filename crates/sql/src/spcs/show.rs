@@ -185,7 +185,7 @@ pub(super) fn in_service(engine: &Engine, session: &Session, what: &str, name: &
                     Col::Text("port_range", eps.iter().map(|e| e.port_range.map(|(a, b)| format!("{a}-{b}"))).collect()),
                     Col::Text("protocol", eps.iter().map(|e| s(&e.protocol)).collect()),
                     Col::Text("is_public", eps.iter().map(|e| s(e.public.to_string())).collect()),
-                    Col::Text("ingress_url", eps.iter().map(|e| s(if e.public { "Endpoints provisioning in progress... check back in a few minutes" } else { "" })).collect()),
+                    Col::Text("ingress_url", eps.iter().map(|e| s(if e.public { super::endpoints::ingress_url(engine, &svc, &e.name) } else { String::new() })).collect()),
                 ],
             ))
         }
@@ -245,9 +245,8 @@ pub(super) fn in_service(engine: &Engine, session: &Session, what: &str, name: &
         }
         _ => {
             require(engine, session, &svc, &["USAGE", "MONITOR", "OPERATE", "OWNERSHIP"])?;
-            let parsed = spec::parse(&svc.spec_text).map_err(super::service::spec_error)?;
-            let mut names = vec!["ALL_ENDPOINTS_USAGE".to_string()];
-            names.extend(parsed.service_roles.iter().map(|r| r.name.to_uppercase()));
+            spec::parse(&svc.spec_text).map_err(super::service::spec_error)?;
+            let names: Vec<String> = super::endpoints::service_roles(&svc).into_iter().map(|(name, _)| name).collect();
             Ok(build(
                 statement_type::SHOW,
                 vec![
