@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # floe's main job on a fresh machine: build, make a Docker engine available (scripts/docker-up.sh),
-# build the tutorial's images locally, start the server on its embedded defaults, run the smoke script
-# and then Snowflake's "Service-to-Service Communications" tutorial (scripts/tutorial.sql: an echo
-# service, a job that calls it by DNS name, logs and status through SQL, clean-up) through `floe sql`
-# (the connector protocol), then stop the server.
+# build the tutorial's images locally, start the server on its embedded defaults, run the smoke script,
+# push the tutorial's images to floe's registry as the tutorial does (`docker login` as ADMIN, `docker
+# tag` and `docker push` to the repository URL SHOW IMAGE REPOSITORIES gives), and then run Snowflake's
+# "Service-to-Service Communications" tutorial (scripts/tutorial.sql: an echo service and a job that
+# calls it by DNS name, both from the pushed images, logs and status through SQL, clean-up) through
+# `floe sql` (the connector protocol), then stop the server.
 # Set FLOE_KEEP_RUNNING=1 to leave the server running afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,11 +41,33 @@ PASSWORD="${FLOE_ADMIN_PASSWORD:-$(cat "$FLOE_DATA_DIR/admin-password" 2>/dev/nu
 phase "smoke script"
 FLOE_URL="$URL" FLOE_USER=ADMIN FLOE_PASSWORD="$PASSWORD" ./target/release/floe sql -f scripts/smoke.sql
 
+phase "push the tutorial's images to floe's registry"
+floe_sql() { FLOE_URL="$URL" FLOE_USER=ADMIN FLOE_PASSWORD="$PASSWORD" ./target/release/floe sql "$@"; }
+floe_sql -q "CREATE DATABASE IF NOT EXISTS tutorial_db; CREATE SCHEMA IF NOT EXISTS tutorial_db.data_schema;
+  CREATE IMAGE REPOSITORY IF NOT EXISTS tutorial_db.data_schema.tutorial_repository" >/dev/null
+REPO_URL="$(floe_sql --format json -q "SHOW IMAGE REPOSITORIES LIKE 'TUTORIAL_REPOSITORY' IN SCHEMA tutorial_db.data_schema" \
+  | sed -n 's/.*"repository_url":"\([^"]*\)".*/\1/p')"
+[ -n "$REPO_URL" ] || { echo "SHOW IMAGE REPOSITORIES gave no repository_url"; exit 1; }
+REGISTRY="${REPO_URL%%/*}"
+echo "repository URL: $REPO_URL"
+printf '%s' "$PASSWORD" | docker login "$REGISTRY" -u ADMIN --password-stdin
+DIGESTS=()
+for image in my_echo_service_image my_job_image; do
+  docker tag floe-testimg:latest "$REPO_URL/$image:latest"
+  PUSHED="$(docker push "$REPO_URL/$image:latest")"
+  echo "$PUSHED"
+  DIGESTS+=("$(sed -n 's/.*digest: \(sha256:[0-9a-f]*\).*/\1/p' <<<"$PUSHED")")
+done
+
 phase "tutorial: service to service"
 OUT="$FLOE_DATA_DIR/tutorial.out"
-FLOE_URL="$URL" FLOE_USER=ADMIN FLOE_PASSWORD="$PASSWORD" ./target/release/floe sql -f scripts/tutorial.sql | tee "$OUT"
+floe_sql -f scripts/tutorial.sql | tee "$OUT"
 grep -q "Job TUTORIAL_JOB completed successfully with status: DONE." "$OUT"
 grep -q "Bob said Hello" "$OUT"
+# The service and the job ran the pushed images: SHOW SERVICE CONTAINERS shows their digests.
+for digest in "${DIGESTS[@]}"; do
+  grep -q "$digest" "$OUT" || { echo "the tutorial did not run the pushed image $digest"; exit 1; }
+done
 
 phase "done"
-echo "floe ran the smoke script and the service-to-service tutorial at $URL (user ADMIN, password in \$FLOE_ADMIN_PASSWORD or $FLOE_DATA_DIR/admin-password)."
+echo "floe ran the smoke script and the service-to-service tutorial (images pushed to $REPO_URL) at $URL (user ADMIN, password in \$FLOE_ADMIN_PASSWORD or $FLOE_DATA_DIR/admin-password)."

@@ -1,5 +1,7 @@
 -- Snowflake's "Service-to-Service Communications" tutorial, as a user runs it, against floe.
--- Images are built locally by scripts/build-test-images.sh (tagged under the tutorial's repository).
+-- scripts/quickstart.sh pushes its images (built by scripts/build-test-images.sh) to the repository
+-- created here, as the tutorial's `docker login` / `docker push` steps do; the specs' image paths
+-- resolve through floe's registry, and SHOW SERVICE CONTAINERS shows the digests the services run.
 CREATE DATABASE IF NOT EXISTS tutorial_db;
 USE DATABASE tutorial_db;
 CREATE SCHEMA IF NOT EXISTS data_schema;
@@ -31,6 +33,7 @@ CREATE SERVICE echo_service
 SELECT SYSTEM$WAIT_FOR_SERVICES(120, 'echo_service');
 SHOW SERVICES;
 SELECT SYSTEM$GET_SERVICE_STATUS('echo_service');
+SHOW SERVICE CONTAINERS IN SERVICE echo_service;
 
 EXECUTE JOB SERVICE
   IN COMPUTE POOL tutorial_compute_pool
@@ -47,6 +50,7 @@ EXECUTE JOB SERVICE
 SELECT SYSTEM$GET_SERVICE_LOGS('tutorial_job', 0, 'main');
 SELECT SYSTEM$GET_SERVICE_LOGS('echo_service', 0, 'echo');
 DESCRIBE SERVICE tutorial_job;
+SHOW SERVICE CONTAINERS IN SERVICE tutorial_job;
 
 ALTER COMPUTE POOL tutorial_compute_pool STOP ALL;
 DROP COMPUTE POOL tutorial_compute_pool;
