@@ -346,3 +346,23 @@ def test_snow_spcs_image_repository(snow, snow_db, server):
     dropped = snow.json("object", "drop", "image-repository", name)
     assert "successfully dropped" in json.dumps(dropped)
     assert snow.json("spcs", "image-repository", "list") == []
+
+
+def test_snow_stage_copy_up_and_down(snow, tmp_path):
+    """`snow stage copy` both ways (PUT and GET through the connector snow bundles), and list-files."""
+    stage = f"SNOW_STAGE_{next(_N)}"
+    snow.json("sql", "-q", f"create stage {stage}")
+    src = tmp_path / "up"
+    src.mkdir()
+    (src / "a.csv").write_text("1,one\n")
+    (src / "b.csv").write_text("2,two\n")
+    uploaded = snow.json("stage", "copy", str(src / "*.csv"), f"@{stage}/in/")
+    assert sorted((r["source"], r["status"]) for r in uploaded) == [("a.csv", "UPLOADED"), ("b.csv", "UPLOADED")]
+    listed = snow.json("stage", "list-files", f"@{stage}")
+    # snow uploads with AUTO_COMPRESS = FALSE.
+    assert sorted(r["name"] for r in listed) == [f"{stage.lower()}/in/a.csv", f"{stage.lower()}/in/b.csv"]
+    dst = tmp_path / "down"
+    dst.mkdir()
+    downloaded = snow.json("stage", "copy", f"@{stage}/in/", str(dst))
+    assert sorted((r["file"], r["status"]) for r in downloaded) == [("a.csv", "DOWNLOADED"), ("b.csv", "DOWNLOADED")]
+    assert (dst / "a.csv").read_text() == "1,one\n" and (dst / "b.csv").read_text() == "2,two\n"
