@@ -91,6 +91,29 @@ pub(crate) struct Inner {
     remote: remote::Client,
 }
 
+/// Parses one statement, applying single-row `bindings` at the token level where the syntax tree
+/// cannot take them: PUT/GET (read from their text), `IDENTIFIER(?)` and floe's own statements. True
+/// when the bindings were applied; plain SQL takes them later in its syntax tree (typed literals,
+/// array binding).
+fn parse_bound(statement: &parse::StatementText, bindings: &Bindings) -> Result<(Stmt, bool), SfError> {
+    if bindings.is_empty() || bindings.array_rows().is_some() {
+        return Ok((parse::parse(statement)?, false));
+    }
+    if crate::objects::transfer::is_transfer(&statement.text) {
+        let text = bind::substitute_transfer(&statement.text, bindings)?;
+        return Ok((parse::parse(&parse::StatementText { tokens: Vec::new(), text })?, true));
+    }
+    if !bind::binds_identifier(&statement.tokens)
+        && let Stmt::Sql(ast) = parse::parse(statement)?
+    {
+        return Ok((Stmt::Sql(ast), false));
+    }
+    let mut bound = statement.clone();
+    bind::substitute_tokens(&mut bound.tokens, bindings, 0)?;
+    parse::expand_identifier_calls(&mut bound.tokens)?;
+    Ok((parse::parse(&bound)?, true))
+}
+
 impl Engine {
     /// Builds the engine over an opened store.
     pub fn new(store: Store, config: EngineConfig) -> Result<Engine, SfError> {
@@ -182,31 +205,8 @@ impl Engine {
         session.current_cancel = cancel.clone();
         for statement in &statements {
             session.current_statement = statement.text.clone();
-            // `IDENTIFIER(?)` and floe's own statements take their bindings as tokens; plain SQL takes
-            // them in its syntax tree (typed literals, array binding).
-            let token_bound = |statement: &parse::StatementText| -> Result<Stmt, SfError> {
-                let mut bound = statement.clone();
-                bind::substitute_tokens(&mut bound.tokens, bindings, 0)?;
-                parse::expand_identifier_calls(&mut bound.tokens)?;
-                parse::parse(&bound)
-            };
-            let single = !bindings.is_empty() && bindings.array_rows().is_none();
-            let stmt = if single && crate::objects::transfer::is_transfer(&statement.text) {
-                parse::parse(&parse::StatementText { tokens: Vec::new(), text: bind::substitute_transfer(&statement.text, bindings)? })?
-            } else if single && bind::binds_identifier(&statement.tokens) {
-                token_bound(statement)?
-            } else {
-                match parse::parse(statement)? {
-                    Stmt::Sql(ast) => Stmt::Sql(ast),
-                    _ if single => token_bound(statement)?,
-                    other => other,
-                }
-            };
-            if !matches!(stmt, Stmt::Sql(_)) || (single && bind::binds_identifier(&statement.tokens)) {
-                results.push(self.execute_stmt(session, stmt, &statement.text, cancel).await?);
-                continue;
-            }
-            let result = if bindings.is_empty() {
+            let (stmt, bound) = parse_bound(statement, bindings)?;
+            let result = if bound || bindings.is_empty() {
                 self.execute_stmt(session, stmt, &statement.text, cancel).await?
             } else {
                 self.execute_with_bindings(session, stmt, &statement.text, bindings, cancel).await?
