@@ -19,7 +19,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::{TableFunctionImpl, TableProvider};
 use datafusion::common::ScalarValue;
 use datafusion::datasource::MemTable;
-use datafusion::error::{DataFusionError, Result as DfResult};
+use datafusion::error::Result as DfResult;
 use datafusion::logical_expr::Expr;
 use model::SfError;
 use serde_json::Value as Json;
@@ -28,6 +28,7 @@ use super::StageRef;
 use super::copy::{Record, named, read_file, records};
 use super::file_format::{FileType, FormatOptions};
 use crate::engine::Engine;
+use crate::spcs::telemetry::{external, str_arg};
 use crate::session::Session;
 
 /// The per-statement table function, bound to its session.
@@ -46,17 +47,6 @@ impl InferSchema {
     /// The function for one statement of `session`.
     pub fn new(engine: Engine, session: Arc<Session>) -> Self {
         Self { engine, session }
-    }
-}
-
-fn external(e: SfError) -> DataFusionError {
-    DataFusionError::External(Box::new(e))
-}
-
-fn text_arg(args: &[Expr], i: usize) -> Option<String> {
-    match args.get(i) {
-        Some(Expr::Literal(ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)), _)) => Some(s.clone()),
-        _ => None,
     }
 }
 
@@ -190,9 +180,9 @@ impl InferSchema {
 
 impl TableFunctionImpl for InferSchema {
     fn call(&self, args: &[Expr]) -> DfResult<Arc<dyn TableProvider>> {
-        let location = text_arg(args, 0).ok_or_else(|| external(SfError::compilation("INFER_SCHEMA needs LOCATION => '@stage'")))?;
-        let format_name = text_arg(args, 1).ok_or_else(|| external(SfError::compilation("INFER_SCHEMA needs FILE_FORMAT => '<named file format>'")))?;
-        let files = text_arg(args, 2).map(|f| f.split(',').map(|p| p.trim().trim_matches('\'').to_string()).filter(|p| !p.is_empty()).collect());
+        let location = str_arg(args, 0).ok_or_else(|| external(SfError::compilation("INFER_SCHEMA needs LOCATION => '@stage'")))?;
+        let format_name = str_arg(args, 1).ok_or_else(|| external(SfError::compilation("INFER_SCHEMA needs FILE_FORMAT => '<named file format>'")))?;
+        let files = str_arg(args, 2).map(|f| f.split(',').map(|p| p.trim().trim_matches('\'').to_string()).filter(|p| !p.is_empty()).collect());
         let ignore_case = matches!(args.get(3), Some(Expr::Literal(ScalarValue::Boolean(Some(true)), _)));
         let columns = self.infer(&location, &format_name, files, ignore_case).map_err(external)?;
         let schema = Arc::new(Schema::new(vec![

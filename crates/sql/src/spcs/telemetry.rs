@@ -167,7 +167,7 @@ impl Who {
     }
 }
 
-fn external(e: SfError) -> DataFusionError {
+pub(crate) fn external(e: SfError) -> DataFusionError {
     DataFusionError::External(Box::new(e))
 }
 
@@ -211,7 +211,7 @@ fn parse_ts(s: &str) -> Option<i64> {
     chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)).and_then(|t| t.and_utc().timestamp_nanos_opt())
 }
 
-fn str_arg(args: &[Expr], i: usize) -> Option<String> {
+pub(crate) fn str_arg(args: &[Expr], i: usize) -> Option<String> {
     match args.get(i) {
         Some(Expr::Literal(ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)), _)) => Some(s.clone()),
         _ => None,
