@@ -121,7 +121,8 @@ $$""")
     status = json.loads(one_value(cur, "SELECT SYSTEM$GET_SERVICE_STATUS('pushed_service')"))
     assert status[0]["status"] == "READY", status
     assert status[0]["image"].endswith("/tutorial_db/data_schema/tutorial_repository/pushed_image:v1")
-    assert docker("image", "inspect", "-f", "{{.Id}}", image).strip() == local_id
+    # Pulled by the digest the tag named at CREATE (spcs.md §2.1), not by the tag.
+    assert docker("image", "inspect", "-f", "{{.Id}}", f"{url}/pushed_image@{digest}").strip() == local_id
     cur.execute("DESCRIBE SERVICE pushed_service")
     cols = [d.name for d in cur.description]
     desc = dict(zip(cols, cur.fetchone()))
@@ -213,6 +214,76 @@ def test_tokens_privileges_and_drop(registry):
     gone = cli(admin_cfg, "pull", image)
     assert gone.returncode != 0, gone
     wait_for(lambda: not any(p.is_file() for p in blobs.rglob("*")), timeout=30, what="blobs collected after DROP")
+
+
+def container_digest(cur, service: str) -> tuple[str, str]:
+    """(status, image_digest) of a one-container service's container; empty while it has none or many."""
+    cur.execute(f"SHOW SERVICE CONTAINERS IN SERVICE {service}")
+    cols = [d.name for d in cur.description]
+    rows = [dict(zip(cols, r)) for r in cur.fetchall()]
+    return (rows[0]["status"], rows[0]["image_digest"]) if len(rows) == 1 else ("", "")
+
+
+def test_digest_pinned_at_create_reused_on_resume_and_re_resolved_by_alter(registry):
+    """spcs.md §2.1: the digest is recorded at CREATE; resume reuses it (pulling it again when the
+    engine lost it) even after a new push of the tag; ALTER … FROM SPECIFICATION re-resolves the tag."""
+    srv, conn, url, made, tmp = registry
+    host = url.split("/")[0]
+    cfg = tmp / "docker-admin"
+    cfg.mkdir()
+    assert cli(cfg, "login", host, "-u", ADMIN_USER, "--password-stdin", stdin=ADMIN_PASSWORD).returncode == 0
+    image = f"{url}/pinned_image:latest"
+    made.append(image)
+
+    def push_new() -> tuple[str, str]:
+        unique_image(image)
+        image_id = docker("image", "inspect", "-f", "{{.Id}}", image).strip()
+        push = cli(cfg, "push", image)
+        assert push.returncode == 0, push
+        return image_id, next(line.split("digest: ")[1].split()[0] for line in push.stdout.splitlines() if "digest: " in line)
+
+    id1, d1 = push_new()
+    cur = conn.cursor()
+    spec = """spec:
+  containers:
+  - name: echo
+    image: /tutorial_db/data_schema/tutorial_repository/pinned_image:latest
+    readinessProbe:
+      port: 8000
+      path: /healthcheck
+"""
+    cur.execute(f"CREATE SERVICE pinned_service IN COMPUTE POOL tutorial_compute_pool FROM SPECIFICATION $${spec}$$")
+    assert one_value(cur, "SELECT SYSTEM$WAIT_FOR_SERVICES(120, 'pinned_service')") == "OK"
+
+    def running(digest: str, image_id: str):
+        st, shown = container_digest(cur, "pinned_service")
+        if st != "READY" or shown != digest:
+            return None
+        ids = [docker("inspect", "-f", "{{.Image}}", cid).strip() for cid in owned_containers(srv)]
+        return ids if ids == [image_id] else None
+
+    wait_for(lambda: running(d1, id1), timeout=60, what="the service on the first push")
+
+    # A second push of the same tag; the first image leaves the engine altogether.
+    id2, d2 = push_new()
+    assert (id2, d2) != (id1, d1)
+    cur.execute("ALTER SERVICE pinned_service SUSPEND")
+    wait_for(lambda: not owned_containers(srv), timeout=60, what="the suspended service's containers to go")
+    docker("rmi", "-f", id1)
+    assert docker("images", "-q", "--no-trunc").find(id1) < 0
+    cur.execute("ALTER SERVICE pinned_service RESUME")
+    wait_for(lambda: running(d1, id1), timeout=120, what="the resumed service on the recorded digest")
+    cur.execute("DESCRIBE SERVICE pinned_service")
+    cols = [d.name for d in cur.description]
+    assert f'sha256: "@{d1}"' in dict(zip(cols, cur.fetchone()))["spec"]
+
+    # ALTER … FROM SPECIFICATION with the same text re-resolves the tag: a rolling upgrade to d2.
+    cur.execute(f"ALTER SERVICE pinned_service FROM SPECIFICATION $${spec}$$")
+    wait_for(lambda: running(d2, id2), timeout=120, what="the upgraded service on the new push")
+    cur.execute("DESCRIBE SERVICE pinned_service")
+    cols = [d.name for d in cur.description]
+    assert f'sha256: "@{d2}"' in dict(zip(cols, cur.fetchone()))["spec"]
+    cur.execute("DROP SERVICE pinned_service")
 
 
 @pytest.mark.skipif(shutil.which("skopeo") is None, reason="skopeo is not installed (scripts/ci-setup.sh installs it)")

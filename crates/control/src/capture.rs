@@ -28,6 +28,9 @@ pub(crate) struct Meta {
     uid: String,
     instance: u32,
     container: String,
+    /// Runs before this runtime container's first (`labels::RUN_BASE`): a container that replaces
+    /// another (resume, upgrade, a new instance) continues its run numbers, so the latest run is its.
+    run_base: u32,
 }
 
 impl Meta {
@@ -37,6 +40,7 @@ impl Meta {
             uid: l.get(labels::SERVICE_UID)?.clone(),
             instance: l.get(labels::INSTANCE)?.parse().ok()?,
             container: l.get(labels::CONTAINER)?.clone(),
+            run_base: l.get(labels::RUN_BASE).and_then(|b| b.parse().ok()).unwrap_or(0),
         })
     }
 }
@@ -88,7 +92,7 @@ pub(crate) async fn run(
     let mut cursor = logs.cursor(&id).ok().flatten();
     loop {
         let Ok(Some(info)) = driver.inspect(&id).await else { break };
-        let run_no = info.restart_count;
+        let run_no = meta.run_base + info.restart_count;
         let finished = info.state == RunState::Exited;
         let since = cursor.map(|c| c + 1).unwrap_or(0);
         let mut lines = driver.logs(&id, since, !finished);

@@ -9,8 +9,10 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use driver::{ContainerInfo, ContainerSpec, Mount, NetworkAttach, NetworkSpec, OWNER_LABEL, Restart};
+use sql::access::{Access, Securable};
+use sql::objects::image_repo::ImageRepository;
 use sql::objects::{ComputePool, instance_family};
-use sql::spcs::{ContainerState, InstanceState, Service};
+use sql::spcs::{ContainerState, InstanceState, PinnedImage, Service};
 
 use crate::status::{self, Capacity};
 use crate::{Controller, carry, labels, need_of, now_ms, probe, running};
@@ -45,6 +47,11 @@ impl Controller {
         format!("floe-{}-{}-{}-{}-{}", short(&self.cfg.owner), sanitize(&svc.name), short(&svc.uid), instance, container)
     }
 
+    /// The engine volume of a local or block volume of one instance.
+    fn volume_name(&self, svc: &Service, instance: u32, volume: &str) -> String {
+        format!("floe-{}-{}-{}-{}", short(&self.cfg.owner), short(&svc.uid), instance, sanitize(volume))
+    }
+
     fn shown_image(&self, image: &str) -> String {
         match spec::parse_image(image) {
             Ok(r) => format!("{}/{}", self.cfg.registry_address, r.local_name()),
@@ -52,34 +59,86 @@ impl Controller {
         }
     }
 
-    /// Resolves a spec image to an image present in the runtime: its id and the name it was found by.
-    /// An image the runtime lacks is pulled from floe's registry.
-    async fn resolve_image(&self, image: &str) -> Result<Option<(String, String)>, driver::Error> {
-        let mut candidates = Vec::new();
+    /// The manifest digest floe's registry holds for `r`'s tag, if the registry is wired (the server)
+    /// and the image repository exists.
+    fn registry_digest(&self, r: &spec::ImageRef) -> Option<String> {
+        let images = self.engine.image_store()?;
+        let catalog = self.engine.store().snapshot();
+        let path = format!("{}/{}/{}", r.db, r.schema, r.repo);
+        let repo = catalog
+            .objects_of(sql::objects::IMAGE_REPOSITORY)
+            .filter_map(|(_, _, body)| serde_json::from_value::<ImageRepository>(body.clone()).ok())
+            .find(|repo| repo.path() == path)?;
+        let rows = images.images(&path, repo.created_on).ok()?;
+        rows.into_iter().find(|i| i.name == r.image && i.tag == r.tag).map(|i| i.digest)
+    }
+
+    /// An image by registry reference (`host/path@sha256:…`): the runtime's copy, else pulled.
+    async fn by_digest(&self, reference: &str) -> Result<Option<String>, driver::Error> {
+        if let Some(id) = self.driver.image_id(reference).await? {
+            return Ok(Some(id));
+        }
+        match self.driver.pull(reference, self.cfg.registry_credentials.as_ref()).await {
+            Ok(id) => Ok(Some(id)),
+            Err(driver::Error::ImageNotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Resolves a spec image for a new generation (spcs.md §2.1): a digest in the spec, else the
+    /// digest floe's registry holds for the tag (the runtime's copy of it, or pulled), else a local
+    /// image of that name, else a pull of the tag. `None` when nothing has it.
+    async fn resolve_image(&self, image: &str) -> Result<Option<PinnedImage>, driver::Error> {
         let parsed = spec::parse_image(image).ok();
         if let Some(r) = &parsed {
-            if let Some(d) = &r.digest {
-                candidates.push(d.clone());
+            let digest = r.digest.clone().or_else(|| self.registry_digest(r));
+            if let Some(d) = digest {
+                let reference = format!("{}/{}@{d}", self.cfg.registry_address, r.repository_path());
+                if let Some(id) = self.by_digest(&reference).await? {
+                    return Ok(Some(PinnedImage { id, digest: Some(d), pull: Some(reference) }));
+                }
+                if r.digest.is_some() {
+                    return Ok(None);
+                }
             }
+        }
+        let mut candidates = Vec::new();
+        if let Some(r) = &parsed {
             candidates.push(format!("{}/{}", self.cfg.registry_address, r.local_name()));
             candidates.push(r.local_name());
         }
         candidates.push(image.trim_start_matches('/').to_string());
         for name in candidates {
             if let Some(id) = self.driver.image_id(&name).await? {
-                return Ok(Some((id, name)));
+                return Ok(Some(self.pinned(id, &name).await));
             }
         }
         // Whatever registry host the spec names (a Snowflake account's, floe's), floe's registry serves it.
         let Some(r) = parsed else { return Ok(None) };
-        let name = match &r.digest {
-            Some(d) => format!("{}/{}@{d}", self.cfg.registry_address, r.repository_path()),
-            None => format!("{}/{}", self.cfg.registry_address, r.local_name()),
-        };
+        let name = format!("{}/{}", self.cfg.registry_address, r.local_name());
         match self.driver.pull(&name, self.cfg.registry_credentials.as_ref()).await {
-            Ok(id) => Ok(Some((id, name))),
+            Ok(id) => Ok(Some(self.pinned(id, &name).await)),
             Err(driver::Error::ImageNotFound(_)) => Ok(None),
             Err(e) => Err(e),
+        }
+    }
+
+    /// The pin of an image found by name: with its registry digest when it came from (or went to) a
+    /// registry, so that a later start can pull it again by digest.
+    async fn pinned(&self, id: String, name: &str) -> PinnedImage {
+        let digest = self.driver.repo_digest(name).await.ok().flatten();
+        let pull = digest.as_ref().map(|d| format!("{}@{d}", name.rsplit_once(':').filter(|(_, t)| !t.contains('/')).map_or(name, |(n, _)| n)));
+        PinnedImage { id, digest, pull }
+    }
+
+    /// The image of a pinned generation: the runtime's copy, else pulled again by digest.
+    async fn pinned_image(&self, pin: &PinnedImage) -> Result<Option<String>, driver::Error> {
+        if self.driver.image_id(&pin.id).await?.is_some() {
+            return Ok(Some(pin.id.clone()));
+        }
+        match &pin.pull {
+            Some(reference) => self.by_digest(reference).await,
+            None => Ok(None),
         }
     }
 
@@ -138,6 +197,7 @@ impl Controller {
         prev: Option<&InstanceState>,
         pool: Option<&ComputePool>,
         placed: &Mutex<std::collections::HashMap<String, Vec<(u32, Capacity)>>>,
+        pins: &mut BTreeMap<String, PinnedImage>,
     ) -> InstanceState {
         let now = now_ms();
         let mut inst = InstanceState {
@@ -158,7 +218,7 @@ impl Controller {
                 .collect(),
             ..Default::default()
         };
-        match self.try_start(svc, spec, id, prev, pool, placed, &mut inst).await {
+        match self.try_start(svc, spec, id, prev, pool, placed, pins, &mut inst).await {
             Ok(()) => {}
             Err(Failure::Pending(msg)) => {
                 for c in &mut inst.containers {
@@ -185,6 +245,7 @@ impl Controller {
         prev: Option<&InstanceState>,
         pool: Option<&ComputePool>,
         placed: &Mutex<std::collections::HashMap<String, Vec<(u32, Capacity)>>>,
+        pins: &mut BTreeMap<String, PinnedImage>,
         inst: &mut InstanceState,
     ) -> Result<(), Failure> {
         let Some(pool) = pool else { return Err(Failure::Pending(format!("Compute pool {} does not exist.", svc.compute_pool))) };
@@ -211,26 +272,69 @@ impl Controller {
             node
         };
         inst.node = Some(node);
-        // Every image first, so a missing one creates nothing.
+        // Every image first, so a missing one creates nothing. The generation's pinned image when it
+        // has one (resume, restart, scale-out), else resolved now and pinned.
         let mut images = Vec::new();
         for c in &spec.containers {
-            match self.resolve_image(&c.image).await {
-                Ok(Some((id, name))) => {
-                    // The manifest digest when the image came from (or went to) a registry, else its id.
-                    let digest = self.driver.repo_digest(&name).await.ok().flatten();
-                    images.push((id, digest));
+            let found = match pins.get(&c.name) {
+                Some(pin) => self.pinned_image(pin).await.map(|id| id.map(|id| PinnedImage { id, ..pin.clone() })),
+                None => self.resolve_image(&c.image).await,
+            };
+            match found {
+                Ok(Some(pin)) => {
+                    images.push((pin.id.clone(), pin.shown_digest().to_string()));
+                    pins.insert(c.name.clone(), pin);
                 }
                 Ok(None) => {
-                    let msg = format!("Failed to pull image: {} is in neither floe's registry nor the local Docker engine", self.shown_image(&c.image));
+                    let msg = match pins.get(&c.name) {
+                        Some(pin) => format!("Failed to pull image: {} ({}) is in neither floe's registry nor the local Docker engine any more", self.shown_image(&c.image), pin.shown_digest()),
+                        None => format!("Failed to pull image: {} is in neither floe's registry nor the local Docker engine", self.shown_image(&c.image)),
+                    };
                     return Err(if svc.is_job { Failure::Failed(msg) } else { Failure::Pending(msg) });
                 }
                 Err(e) => return Err(Failure::Pending(format!("Failed to pull image: {e}"))),
             }
         }
         let (network, gateway) = self.ensure_network(svc).await.map_err(|e| Failure::Pending(format!("Compute pool node(s) are being provisioned ({e})")))?;
+        for vol in &spec.volumes {
+            let kind = match vol.source {
+                spec::VolumeSource::Local => "local",
+                spec::VolumeSource::Block => "block",
+                _ => continue,
+            };
+            let labels = BTreeMap::from([
+                (OWNER_LABEL.to_string(), self.cfg.owner.clone()),
+                (labels::SERVICE_UID.to_string(), svc.uid.clone()),
+                (labels::SERVICE.to_string(), svc.qualified()),
+                (labels::INSTANCE.to_string(), id.to_string()),
+                (labels::VOLUME.to_string(), kind.to_string()),
+            ]);
+            self.driver
+                .ensure_volume(&self.volume_name(svc, id, &vol.name), &labels)
+                .await
+                .map_err(|e| Failure::Pending(format!("Encountered fatal error while creating volume {}: {e}", vol.name)))?;
+        }
         let mut created: Vec<String> = Vec::new();
+        // Several containers share a sandbox's network namespace; a single one needs none.
+        let mut shared = None;
+        if spec.containers.len() > 1 {
+            let started = match self.driver.sandbox_image().await {
+                Ok(image) => self.driver.run(&self.sandbox_spec(svc, id, &image, &network, gateway.as_deref())).await,
+                Err(e) => Err(e),
+            };
+            match started {
+                Ok(sid) => {
+                    created.push(sid.clone());
+                    shared = Some(sid);
+                }
+                Err(e) => {
+                    let msg = format!("Encountered fatal error while starting container: the instance's network sandbox: {e}");
+                    return Err(if svc.is_job { Failure::Failed(msg) } else { Failure::Pending(msg) });
+                }
+            }
+        }
         for (i, c) in spec.containers.iter().enumerate() {
-            let cspec = self.container_spec(svc, spec, c, id, &images[i].0, &network, gateway.as_deref(), created.first().cloned());
+            let cspec = self.container_spec(svc, spec, c, id, &images[i].0, &network, gateway.as_deref(), shared.clone());
             let cspec = match cspec {
                 Ok(s) => s,
                 Err(msg) => {
@@ -244,7 +348,7 @@ impl Controller {
                     let cs = &mut inst.containers[i];
                     cs.runtime_id = Some(cid);
                     cs.message = "Waiting to start".into();
-                    cs.image_digest = Some(images[i].1.clone().unwrap_or_else(|| images[i].0.clone()));
+                    cs.image_digest = Some(images[i].1.clone());
                 }
                 Err(e) => {
                     self.remove_all(&created).await;
@@ -302,7 +406,11 @@ impl Controller {
         let mut mounts = Vec::new();
         let mut extra_hosts = Vec::new();
         if let (Some(t), Some(gw)) = (tls, gateway) {
-            extra_hosts.push(format!("{}:{gw}", t.host));
+            // Later containers of the instance join the first one's network namespace and so share
+            // its /etc/hosts (Docker refuses host entries there).
+            if first.is_none() {
+                extra_hosts.push(format!("{}:{gw}", t.host));
+            }
             mounts.push(Mount::Bind { source: t.ca_file.display().to_string(), target: crate::CA_PATH.into(), read_only: true });
             mounts.push(Mount::Bind { source: t.bundle_file.display().to_string(), target: crate::CA_BUNDLE_PATH.into(), read_only: true });
             for var in ["REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE"] {
@@ -375,37 +483,45 @@ impl Controller {
                         [d, s, n] => (d.clone(), s.clone(), n.clone()),
                         _ => return Err(format!("invalid stage volume {name}")),
                     };
+                    // The owner role's privileges decide the mode (spcs.md §6.4): WRITE mounts
+                    // read-write, READ read-only, neither refuses the instance.
+                    let access = Access::for_role(sql::access::privileges::index(&self.engine, &catalog), &svc.owner, 0, &self.cfg.account);
+                    let obj = Securable::schema_object(sql::objects::STAGE, &db, &schema, &sname);
+                    let read_only = if access.has(&catalog, "WRITE", &obj) {
+                        false
+                    } else if access.has(&catalog, "READ", &obj) {
+                        true
+                    } else {
+                        return Err(format!(
+                            "Stage volume {}: the service's owner role {} has no READ or WRITE privilege on stage {}.{}.{}, or it does not exist",
+                            vol.name, svc.owner, db, schema, sname
+                        ));
+                    };
                     let sdir = sql::objects::stage::stage_dir(&self.cfg.data_dir, &db, &schema, &sname).join(&stage.path);
                     std::fs::create_dir_all(&sdir).map_err(|e| e.to_string())?;
-                    Mount::Bind { source: sdir.display().to_string(), target: m.mount_path.clone(), read_only: false }
+                    // uid/gid: the mounted directory belongs to them, so a container running as that user
+                    // writes there (the files stay readable to floe).
+                    if vol.uid.is_some() || vol.gid.is_some() {
+                        if let Err(e) = std::os::unix::fs::chown(&sdir, vol.uid, vol.gid) {
+                            tracing::warn!(service = %svc.qualified(), volume = %vol.name, error = %e, "cannot give the stage volume to its uid/gid");
+                        }
+                    }
+                    Mount::Bind { source: sdir.display().to_string(), target: m.mount_path.clone(), read_only }
                 }
-                spec::VolumeSource::Local | spec::VolumeSource::Block => Mount::Volume {
-                    name: format!("floe-{}-{}-{}-{}", short(&self.cfg.owner), short(&svc.uid), instance, vol.name),
-                    target: m.mount_path.clone(),
-                },
+                spec::VolumeSource::Local | spec::VolumeSource::Block => Mount::Volume { name: self.volume_name(svc, instance, &vol.name), target: m.mount_path.clone() },
             });
         }
-        let mut labels = BTreeMap::from([
-            (OWNER_LABEL.to_string(), self.cfg.owner.clone()),
-            (labels::SERVICE_UID.to_string(), svc.uid.clone()),
-            (labels::SERVICE.to_string(), svc.qualified()),
-            (labels::INSTANCE.to_string(), instance.to_string()),
-            (labels::CONTAINER.to_string(), c.name.clone()),
-            (labels::GENERATION.to_string(), svc.generation.to_string()),
-            (labels::KIND.to_string(), if svc.is_job { "job" } else { "service" }.to_string()),
-        ]);
-        labels.insert("floe.pool".into(), svc.compute_pool.clone());
+        let mut labels = self.instance_labels(svc, instance);
+        labels.insert(labels::CONTAINER.to_string(), c.name.clone());
+        // The predecessor's output is stored to its end before it is removed, so its last run is known.
+        let run_base = match self.logs.last_run(&svc.uid, instance, &c.name) {
+            Ok(last) => last.map_or(0, |r| r + 1),
+            Err(e) => return Err(format!("cannot read the log store: {e}")),
+        };
+        labels.insert(labels::RUN_BASE.to_string(), run_base.to_string());
         let network = match first {
             Some(id) => NetworkAttach::SharedWith(id),
-            None => NetworkAttach::Network {
-                network: network.to_string(),
-                aliases: vec![
-                    svc.dns_label.clone(),
-                    format!("{}.{}", svc.dns_label, svc.dns_hash),
-                    svc.dns_name(),
-                    format!("instances.{}", svc.dns_name()),
-                ],
-            },
+            None => self.instance_network(svc, network),
         };
         let cpu_limit = c.resources.limits.cpu.map(|cpu| {
             let host = crate::host_cpus();
@@ -431,6 +547,61 @@ impl Controller {
             restart: if svc.is_job { Restart::Never } else { Restart::Always },
             log_max_bytes: DOCKER_LOG_BYTES,
         })
+    }
+
+    /// The labels of every container of an instance.
+    fn instance_labels(&self, svc: &Service, instance: u32) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            (OWNER_LABEL.to_string(), self.cfg.owner.clone()),
+            (labels::SERVICE_UID.to_string(), svc.uid.clone()),
+            (labels::SERVICE.to_string(), svc.qualified()),
+            (labels::INSTANCE.to_string(), instance.to_string()),
+            (labels::GENERATION.to_string(), svc.generation.to_string()),
+            (labels::KIND.to_string(), if svc.is_job { "job" } else { "service" }.to_string()),
+            ("floe.pool".to_string(), svc.compute_pool.clone()),
+        ])
+    }
+
+    /// The instance's place on the schema's network: the service's DNS names as aliases.
+    fn instance_network(&self, svc: &Service, network: &str) -> NetworkAttach {
+        NetworkAttach::Network {
+            network: network.to_string(),
+            aliases: vec![
+                svc.dns_label.clone(),
+                format!("{}.{}", svc.dns_label, svc.dns_hash),
+                svc.dns_name(),
+                format!("instances.{}", svc.dns_name()),
+            ],
+        }
+    }
+
+    /// The sandbox of a multi-container instance: it holds the network namespace (address, DNS
+    /// names, /etc/hosts) that the instance's containers join, so that they reach each other on
+    /// localhost whichever of them exits or restarts, as the containers of an SPCS instance do.
+    fn sandbox_spec(&self, svc: &Service, instance: u32, image: &str, network: &str, gateway: Option<&str>) -> ContainerSpec {
+        let mut labels = self.instance_labels(svc, instance);
+        labels.insert(labels::SANDBOX.to_string(), "true".to_string());
+        let extra_hosts = match (&self.cfg.tls, gateway) {
+            (Some(t), Some(gw)) => vec![format!("{}:{gw}", t.host)],
+            _ => Vec::new(),
+        };
+        ContainerSpec {
+            name: self.container_name(svc, instance, "_sandbox"),
+            image: image.to_string(),
+            entrypoint: Some(vec![driver::SANDBOX_ENTRYPOINT.to_string()]),
+            cmd: None,
+            env: Vec::new(),
+            labels,
+            network: self.instance_network(svc, network),
+            extra_hosts,
+            cpu_limit: None,
+            memory_limit: Some(16 << 20),
+            gpus: None,
+            pids_limit: Some(4),
+            mounts: Vec::new(),
+            restart: if svc.is_job { Restart::Never } else { Restart::Always },
+            log_max_bytes: 1 << 20,
+        }
     }
 
     /// The state of an instance whose containers exist.

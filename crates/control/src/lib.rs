@@ -46,6 +46,14 @@ pub mod labels {
     pub const GENERATION: &str = "floe.generation";
     /// `job` or `service`.
     pub const KIND: &str = "floe.kind";
+    /// On engine volumes: `local` (removed with its instance) or `block` (kept until the service is
+    /// dropped).
+    pub const VOLUME: &str = "floe.volume";
+    /// `true` on the sandbox container of a multi-container instance (no `CONTAINER` label).
+    pub const SANDBOX: &str = "floe.sandbox";
+    /// The log run number of a container's first run: one past the last run of the same instance's
+    /// container of that name, so that logs of a replaced container are never mixed with its successor's.
+    pub const RUN_BASE: &str = "floe.run_base";
 }
 
 /// Settings of the control plane.
@@ -219,6 +227,7 @@ impl Controller {
                 }
             }
         }
+        self.collect_volumes(&wanted, &by_uid).await;
         // Virtual-node placements of live instances, per pool.
         let mut placed: HashMap<String, Vec<(u32, status::Capacity)>> = HashMap::new();
         for (_, svc) in &services {
@@ -295,6 +304,32 @@ impl Controller {
             }
         }
         Ok(())
+    }
+
+    /// Removes the engine volumes nothing needs any more: every volume of a service that no longer
+    /// exists (a block volume outlives its instances until DROP SERVICE … FORCE), and a local volume
+    /// once its instance has no container left (emptyDir semantics, spcs.md §6.4). A volume still in
+    /// use by a container being stopped is left for a later pass.
+    async fn collect_volumes(&self, wanted: &HashSet<&str>, by_uid: &HashMap<String, Vec<ContainerInfo>>) {
+        let volumes = match self.driver.list_volumes(&self.cfg.owner).await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot list volumes");
+                return;
+            }
+        };
+        for (name, l) in volumes {
+            let uid = l.get(labels::SERVICE_UID).map(String::as_str).unwrap_or_default();
+            let instance = l.get(labels::INSTANCE);
+            let service_gone = !wanted.contains(uid);
+            let instance_gone = l.get(labels::VOLUME).map(String::as_str) == Some("local")
+                && !by_uid.get(uid).is_some_and(|cs| cs.iter().any(|c| c.labels.get(labels::INSTANCE) == instance));
+            if (service_gone || instance_gone)
+                && let Err(e) = self.driver.remove_volume(&name).await
+            {
+                tracing::debug!(volume = %name, error = %e, "volume not removed yet");
+            }
+        }
     }
 
     /// Records what changed in the log store: the service's resource attributes (once), its platform
@@ -409,23 +444,31 @@ impl Controller {
                 }
             }
         }
+        // The images this generation runs: pinned at its first start, reused by every later one.
+        let mut pins = if old.generation == svc.generation { old.images.clone() } else { BTreeMap::new() };
         let mut instances = Vec::new();
         let ids: Vec<u32> = (0..target).chain(by_instance.keys().copied().filter(|i| *i >= target)).collect();
         for id in ids {
-            let cs = by_instance.remove(&id).unwrap_or_default();
+            // The instance's containers, and its network sandbox when it has several (`all` = both).
+            let all = by_instance.remove(&id).unwrap_or_default();
+            let (sandboxes, cs): (Vec<&ContainerInfo>, Vec<&ContainerInfo>) = all.iter().partition(|c| c.labels.contains_key(labels::SANDBOX));
             let prev = old.instances.iter().find(|i| i.id == id);
             if id >= target {
-                for c in &cs {
+                for c in &all {
                     self.teardown(c);
                 }
                 if !cs.is_empty() {
-                    let mut inst = self.observe_instance(svc, &spec, id, &cs, prev);
+                    let mut inst = self.observe_instance(svc, &spec, id, &all, prev);
                     inst.status = "TERMINATING".into();
                     instances.push(inst);
                 }
                 continue;
             }
             if cs.is_empty() {
+                // A sandbox without containers is left over from the instance's last run.
+                for c in &sandboxes {
+                    self.teardown(c);
+                }
                 // A finished job instance keeps its final state after its containers are removed.
                 if svc.is_job
                     && let Some(p) = prev
@@ -438,16 +481,16 @@ impl Controller {
                     instances.push(kept);
                     continue;
                 }
-                instances.push(self.start_instance(svc, &spec, id, prev, pool, placed).await);
+                instances.push(self.start_instance(svc, &spec, id, prev, pool, placed, &mut pins).await);
                 continue;
             }
-            self.refresh_tokens(svc, &spec, id, &cs);
-            let mut inst = self.observe_instance(svc, &spec, id, &cs, prev);
+            self.refresh_tokens(svc, &spec, id, &all);
+            let mut inst = self.observe_instance(svc, &spec, id, &all, prev);
             if svc.is_job && matches!(inst.status.as_str(), "SUCCEEDED" | "FAILED") {
                 // A job instance ends when its containers' output is stored to the end (so its logs are
                 // complete when the job's status says it ended); then its containers are removed.
                 if cs.iter().all(|c| self.drained(&c.id)) {
-                    for c in &cs {
+                    for c in &all {
                         self.teardown(c);
                     }
                 } else {
@@ -484,6 +527,7 @@ impl Controller {
             updated_on: old.updated_on,
             generation: svc.generation,
             is_upgrading: upgrading,
+            images: pins,
         }
     }
 
@@ -500,7 +544,11 @@ impl Controller {
         }
         let drained = Arc::new(AtomicBool::new(false));
         caps.insert(c.id.clone(), drained.clone());
-        let Some(meta) = capture::Meta::from_labels(&c.labels) else { return };
+        // A container that is not one of a spec's (an instance's sandbox) writes nothing to keep.
+        let Some(meta) = capture::Meta::from_labels(&c.labels) else {
+            drained.store(true, Ordering::Release);
+            return;
+        };
         tokio::spawn(capture::run(self.driver.clone(), self.logs.clone(), self.engine.spcs().clone(), c.id.clone(), meta, drained));
     }
 

@@ -8,19 +8,20 @@
 //! Docker's default capability set, a pids limit, and a bounded json-file log.
 
 mod logs;
+mod sandbox;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use bollard::Docker;
 use bollard::models::{
     ContainerCreateBody, DeviceRequest, EndpointSettings, HostConfig, HostConfigLogConfig, Mount as DockerMount,
-    MountTmpfsOptions, MountType, NetworkCreateRequest, NetworkingConfig, RestartPolicy, RestartPolicyNameEnum,
+    MountTmpfsOptions, MountType, NetworkCreateRequest, NetworkingConfig, RestartPolicy, RestartPolicyNameEnum, VolumeCreateRequest,
 };
 use bollard::auth::DockerCredentials;
 use bollard::query_parameters::{
-    CreateContainerOptions, CreateImageOptions, InspectNetworkOptions, ListContainersOptions, ListNetworksOptions, LogsOptions,
-    RemoveContainerOptions, RestartContainerOptions, StopContainerOptions,
+    CreateContainerOptions, CreateImageOptions, InspectNetworkOptions, ListContainersOptions, ListNetworksOptions, ListVolumesOptions, LogsOptions,
+    RemoveContainerOptions, RemoveVolumeOptions, RestartContainerOptions, StopContainerOptions,
 };
 use driver::{
     ContainerInfo, ContainerSpec, Error, LogLine, Mount, NetworkAttach, NetworkInfo, NetworkSpec, OWNER_LABEL,
@@ -236,6 +237,29 @@ impl RuntimeDriver for DockerDriver {
         Ok(nets.into_iter().filter_map(|n| n.name).collect())
     }
 
+    async fn ensure_volume(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<()> {
+        let req = VolumeCreateRequest {
+            name: Some(name.to_string()),
+            driver: Some("local".into()),
+            labels: Some(labels.clone().into_iter().collect()),
+            ..Default::default()
+        };
+        // Creating an existing local volume returns it unchanged.
+        self.docker.create_volume(req).await.map(|_| ()).map_err(runtime_err)
+    }
+
+    async fn remove_volume(&self, name: &str) -> Result<()> {
+        match self.docker.remove_volume(name, None::<RemoveVolumeOptions>).await {
+            Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
+            Err(e) => Err(runtime_err(e)),
+        }
+    }
+
+    async fn list_volumes(&self, owner: &str) -> Result<Vec<(String, BTreeMap<String, String>)>> {
+        let list = self.docker.list_volumes(Some(ListVolumesOptions { filters: Some(owner_filter(owner)) })).await.map_err(runtime_err)?;
+        Ok(list.volumes.unwrap_or_default().into_iter().map(|v| (v.name, v.labels.into_iter().collect())).collect())
+    }
+
     async fn image_id(&self, image: &str) -> Result<Option<String>> {
         match self.docker.inspect_image(image).await {
             Ok(img) => Ok(img.id),
@@ -252,6 +276,28 @@ impl RuntimeDriver for DockerDriver {
         };
         let (name, _) = split_reference(image);
         Ok(info.repo_digests.unwrap_or_default().into_iter().find_map(|d| d.strip_prefix(&format!("{name}@")).map(str::to_string)))
+    }
+
+    async fn sandbox_image(&self) -> Result<String> {
+        let name = sandbox::image_name();
+        if self.image_id(&name).await?.is_some() {
+            return Ok(name);
+        }
+        let (repo, tag) = split_reference(&name);
+        let options = CreateImageOptions {
+            from_src: Some("-".into()),
+            repo: Some(repo.to_string()),
+            tag: Some(tag.to_string()),
+            message: Some("floe's sandbox: holds the network namespace of a multi-container instance".into()),
+            ..Default::default()
+        };
+        let body = bollard::body_full(sandbox::rootfs_tar().map_err(|e| Error::Runtime(format!("sandbox image: {e}")))?.into());
+        let mut progress = self.docker.create_image(Some(options), Some(body), None);
+        while let Some(step) = progress.next().await {
+            step.map_err(runtime_err)?;
+        }
+        self.image_id(&name).await?.ok_or_else(|| Error::ImageNotFound(name.clone()))?;
+        Ok(name)
     }
 
     async fn pull(&self, image: &str, credentials: Option<&RegistryCredentials>) -> Result<String> {

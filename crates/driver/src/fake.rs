@@ -27,6 +27,7 @@ struct FakeState {
     remote: HashMap<String, (String, String)>,
     digests: HashMap<String, String>,
     networks: BTreeMap<String, BTreeMap<String, String>>,
+    volumes: BTreeMap<String, BTreeMap<String, String>>,
     containers: BTreeMap<String, (ContainerSpec, ContainerInfo)>,
     logs: HashMap<String, Vec<LogLine>>,
     calls: Vec<String>,
@@ -41,6 +42,11 @@ impl FakeDriver {
     /// Makes `image` available with the given id.
     pub fn add_image(&self, image: &str, id: &str) {
         self.state.lock().images.insert(image.to_string(), id.to_string());
+    }
+
+    /// Removes `image` (by name) from the runtime, as `docker rmi` does.
+    pub fn remove_image(&self, image: &str) {
+        self.state.lock().images.retain(|name, id| name != image && id != image);
     }
 
     /// Makes `image` pullable from a registry (see `pull`) with the given id and manifest digest.
@@ -108,8 +114,40 @@ impl RuntimeDriver for FakeDriver {
             .collect())
     }
 
+    async fn ensure_volume(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<()> {
+        let mut st = self.state.lock();
+        st.calls.push(format!("create volume {name}"));
+        st.volumes.entry(name.to_string()).or_insert_with(|| labels.clone());
+        Ok(())
+    }
+
+    async fn remove_volume(&self, name: &str) -> Result<()> {
+        let mut st = self.state.lock();
+        let in_use = st.containers.values().any(|(spec, _)| spec.mounts.iter().any(|m| matches!(m, crate::Mount::Volume { name: n, .. } if n == name)));
+        if in_use {
+            return Err(Error::Runtime(format!("volume {name} is in use")));
+        }
+        if st.volumes.remove(name).is_some() {
+            st.calls.push(format!("remove volume {name}"));
+        }
+        Ok(())
+    }
+
+    async fn list_volumes(&self, owner: &str) -> Result<Vec<(String, BTreeMap<String, String>)>> {
+        let st = self.state.lock();
+        Ok(st.volumes.iter().filter(|(_, l)| l.get(OWNER_LABEL).map(String::as_str) == Some(owner)).map(|(n, l)| (n.clone(), l.clone())).collect())
+    }
+
     async fn image_id(&self, image: &str) -> Result<Option<String>> {
-        Ok(self.state.lock().images.get(image).cloned())
+        // By name, or by id as Docker's image inspect also answers.
+        let st = self.state.lock();
+        Ok(st.images.get(image).cloned().or_else(|| st.images.values().find(|id| *id == image).cloned()))
+    }
+
+    async fn sandbox_image(&self) -> Result<String> {
+        let mut st = self.state.lock();
+        st.images.entry(crate::SANDBOX_IMAGE_FAKE.to_string()).or_insert_with(|| "sha256:sandbox".to_string());
+        Ok(crate::SANDBOX_IMAGE_FAKE.to_string())
     }
 
     async fn pull(&self, image: &str, credentials: Option<&crate::RegistryCredentials>) -> Result<String> {
@@ -128,6 +166,10 @@ impl RuntimeDriver for FakeDriver {
     async fn run(&self, spec: &ContainerSpec) -> Result<String> {
         let mut st = self.state.lock();
         st.calls.push(format!("run {}", spec.name));
+        // Like Docker: a container joining another's network namespace shares its /etc/hosts.
+        if matches!(spec.network, crate::NetworkAttach::SharedWith(_)) && !spec.extra_hosts.is_empty() {
+            return Err(Error::Runtime("conflicting options: custom host-to-IP mapping and the network mode".into()));
+        }
         // Like an engine: an image is named by a reference or by its id.
         let image_id = st
             .images

@@ -21,6 +21,12 @@ pub use fake::FakeDriver;
 /// Label naming the floe server (its instance id) that owns a container or network.
 pub const OWNER_LABEL: &str = "floe.owner";
 
+/// The program of the sandbox image (`RuntimeDriver::sandbox_image`), its only file.
+pub const SANDBOX_ENTRYPOINT: &str = "/floe-sandbox";
+
+/// The sandbox image of `FakeDriver`.
+pub const SANDBOX_IMAGE_FAKE: &str = "floe-sandbox:fake";
+
 /// Errors of a runtime driver.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -101,7 +107,7 @@ pub enum Mount {
         /// Size bound, bytes.
         size: Option<u64>,
     },
-    /// An anonymous engine volume, shared by name between the containers of one instance.
+    /// A named engine volume (`RuntimeDriver::ensure_volume`), shared by the containers of one instance.
     Volume {
         /// Engine volume name.
         name: String,
@@ -227,8 +233,19 @@ pub trait RuntimeDriver: Send + Sync {
     async fn remove_network(&self, name: &str) -> Result<()>;
     /// Names of networks carrying `OWNER_LABEL = owner`.
     async fn list_networks(&self, owner: &str) -> Result<Vec<String>>;
+    /// Creates an engine volume with `labels` (which must include `OWNER_LABEL`); an existing volume of
+    /// that name is kept as it is.
+    async fn ensure_volume(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<()>;
+    /// Removes an engine volume (no error if absent; an error while a container uses it).
+    async fn remove_volume(&self, name: &str) -> Result<()>;
+    /// Engine volumes carrying `OWNER_LABEL = owner`: name and labels.
+    async fn list_volumes(&self, owner: &str) -> Result<Vec<(String, BTreeMap<String, String>)>>;
     /// The id (`sha256:…`) of an image present in the runtime, `None` if absent.
     async fn image_id(&self, image: &str) -> Result<Option<String>>;
+    /// The sandbox image, created in the runtime if it lacks it: its entrypoint (`SANDBOX_ENTRYPOINT`)
+    /// holds a network namespace and does nothing else, so the containers of a multi-container
+    /// instance can share one that outlives each of them (Kubernetes' pause container).
+    async fn sandbox_image(&self) -> Result<String>;
     /// The registry digest (`sha256:…` of the manifest) `image` was pulled or pushed with under its own
     /// repository name (`host/path` of `host/path:tag`), if the runtime knows one.
     async fn repo_digest(&self, image: &str) -> Result<Option<String>>;

@@ -12,6 +12,8 @@
 //!   lines, exits 0 (1 when the call fails after retries).
 //! - `log-flood N`: writes N numbered lines to stdout as fast as it can, then exits.
 //! - `exit CODE [SECS]`, `sleep SECS`, `env`: exit with a code (after SECS), sleep, print the environment.
+//! - `write PATH TEXT`, `cat PATH`, `wait-cat PATH` (waits for the file), `boot-count PATH` (appends a
+//!   line to PATH, prints `boot-count N`, then serves as echo-server): the volume tests.
 
 mod async_service;
 
@@ -57,6 +59,43 @@ fn main() {
             }
             None => 2,
         },
+        Some("wait-cat") => match args.get(1) {
+            // Waits (up to 60 s) for a file another container of the instance writes, then prints it.
+            Some(path) => {
+                let mut code = 1;
+                for _ in 0..600 {
+                    if let Ok(text) = std::fs::read_to_string(path) {
+                        print!("{text}");
+                        code = 0;
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                if code != 0 {
+                    eprintln!("{path} never appeared");
+                }
+                code
+            }
+            None => 2,
+        },
+        Some("boot-count") => match args.get(1) {
+            // Appends a line to PATH, prints how many starts it records, then serves as echo-server.
+            Some(path) => {
+                let appended = std::fs::OpenOptions::new().create(true).append(true).open(path).and_then(|mut f| f.write_all(b"start\n"));
+                match appended.and_then(|()| std::fs::read_to_string(path)) {
+                    Ok(text) => {
+                        println!("boot-count {}", text.lines().count());
+                        let _ = std::io::stdout().flush();
+                        echo_server()
+                    }
+                    Err(e) => {
+                        eprintln!("cannot count starts in {path}: {e}");
+                        1
+                    }
+                }
+            }
+            None => 2,
+        },
         Some("sleep") => {
             std::thread::sleep(Duration::from_secs(args.get(1).and_then(|s| s.parse().ok()).unwrap_or(3600)));
             0
@@ -73,7 +112,7 @@ fn main() {
             0
         }
         _ => {
-            eprintln!("usage: floe-testimg echo-server | async-server | echo-client | log-flood N | exit CODE [SECS] | sleep SECS | env | write PATH TEXT | cat PATH");
+            eprintln!("usage: floe-testimg echo-server | async-server | echo-client | log-flood N | exit CODE [SECS] | sleep SECS | env | write PATH TEXT | cat PATH | wait-cat PATH | boot-count PATH");
             2
         }
     };

@@ -32,7 +32,7 @@ use crate::objects::{Prop, ShowScope, StageRef, Value};
 use crate::result::QueryResult;
 use crate::session::Session;
 
-pub use records::{ContainerState, InstanceState, SERVICE, SERVICE_STATE, Service, ServiceState, status};
+pub use records::{ContainerState, InstanceState, PinnedImage, SERVICE, SERVICE_STATE, Service, ServiceState, status};
 pub use service::{default_requests, instance_requests, purge_finished_jobs};
 
 /// A service by name, visible to the session (Snowflake's 002003 otherwise).
@@ -222,7 +222,7 @@ pub(crate) async fn execute(engine: &Engine, session: &mut Session, stmt: SpcsSt
         CreateService { name, if_not_exists, pool, source, props } => service::create(engine, session, name, if_not_exists, pool, source, props).await,
         ExecuteJob { pool, source, props } => service::execute_job(engine, session, pool, source, props, cancel).await,
         AlterService { name, if_exists, action } => service::alter(engine, session, name, if_exists, action).await,
-        DropService { name, if_exists, force: _ } => service::drop(engine, session, name, if_exists).await,
+        DropService { name, if_exists, force } => service::drop(engine, session, name, if_exists, force).await,
         ShowServices { job_only, exclude_jobs, like, scope, pool, starts_with, limit, from } => {
             show::show_services(engine, session, show::ShowFilter { job_only, exclude_jobs, like, scope, pool, starts_with, limit, from })
         }

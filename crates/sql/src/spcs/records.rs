@@ -159,6 +159,30 @@ pub struct ServiceState {
     /// True while a rolling upgrade runs.
     #[serde(default)]
     pub is_upgrading: bool,
+    /// The image each container of generation `generation` runs, by container name: resolved when the
+    /// generation first starts a container (CREATE, or ALTER … FROM SPECIFICATION) and reused by every
+    /// later start (resume, restart, scale-out), as Snowflake reuses the digest it recorded at CREATE.
+    #[serde(default)]
+    pub images: std::collections::BTreeMap<String, PinnedImage>,
+}
+
+/// An image resolved for a service generation.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PinnedImage {
+    /// The runtime's image id (`sha256:…`).
+    pub id: String,
+    /// The manifest digest (`sha256:…`) when the image came from floe's registry.
+    pub digest: Option<String>,
+    /// What to pull when the runtime no longer has the image: `<registry>/<path>@<digest>`.
+    pub pull: Option<String>,
+}
+
+impl PinnedImage {
+    /// The digest shown (DESCRIBE SERVICE's `sha256`, SHOW SERVICE CONTAINERS' `image_digest`): the
+    /// registry's manifest digest, else the local image's id.
+    pub fn shown_digest(&self) -> &str {
+        self.digest.as_deref().unwrap_or(&self.id)
+    }
 }
 
 /// One instance of a service or job.

@@ -487,12 +487,11 @@ pub(super) async fn alter(engine: &Engine, session: &mut Session, name: Vec<Stri
                 .ok_or_else(|| SfError::kind_not_found("Compute pool", &display_ident(&svc.compute_pool)))?;
             let (text, spec) = load_spec(engine, session, &source)?;
             check_fit(&pool, &spec)?;
-            let digest = spec::spec_digest(&spec);
-            if digest != svc.spec_digest || text != svc.spec_text {
-                svc.spec_text = text;
-                svc.spec_digest = digest;
-                svc.generation += 1;
-            }
+            // Always a new generation, even for the same text: the upgrade re-resolves image tags
+            // (spcs.md §2.1: how a pushed `:latest` reaches a running service).
+            svc.spec_digest = spec::spec_digest(&spec);
+            svc.spec_text = text;
+            svc.generation += 1;
         }
         ServiceAction::Set(props) => {
             require(engine, session, &svc, &["OWNERSHIP"])?;
@@ -526,7 +525,7 @@ pub(super) async fn alter(engine: &Engine, session: &mut Session, name: Vec<Stri
     Ok(ok(statement_type::DDL))
 }
 
-pub(super) async fn drop(engine: &Engine, session: &mut Session, name: Vec<String>, if_exists: bool) -> Result<QueryResult, SfError> {
+pub(super) async fn drop(engine: &Engine, session: &mut Session, name: Vec<String>, if_exists: bool, force: bool) -> Result<QueryResult, SfError> {
     let (scope, svc) = match find(engine, session, &name, "DROP SERVICE") {
         Ok(found) => found,
         Err(_) if if_exists => {
@@ -536,6 +535,23 @@ pub(super) async fn drop(engine: &Engine, session: &mut Session, name: Vec<Strin
         Err(e) => return Err(e),
     };
     require(engine, session, &svc, &["OWNERSHIP"])?;
+    // Dropping deletes block volumes, so Snowflake wants it said (spcs.md §5: DROP SERVICE … FORCE);
+    // the control plane removes them once the containers are gone. Message inferred.
+    if !force
+        && !svc.is_job
+        && let Ok(parsed) = spec::parse(&svc.spec_text)
+        && let Some(vol) = parsed.volumes.iter().find(|v| v.source == spec::VolumeSource::Block)
+    {
+        return Err(SfError::invalid_state(
+            "099104",
+            format!(
+                "Service {} has block storage volume '{}'; DROP SERVICE would delete it. Use DROP SERVICE {} FORCE.",
+                display_ident(&svc.name),
+                vol.name,
+                display_ident(&svc.name)
+            ),
+        ));
+    }
     drop_records(engine, &scope, &svc.name).await?;
     Ok(message(format!("{} successfully dropped.", display_ident(&svc.name))))
 }

@@ -147,25 +147,18 @@ pub(super) fn describe(engine: &Engine, session: &Session, name: &[String]) -> R
     Ok(build(statement_type::SHOW, columns(&[(svc, st)], Some(vec![spec_text]))))
 }
 
-/// The normalized spec with each image under floe's registry and its recorded digest.
+/// The normalized spec with each image under floe's registry and the digest its generation runs.
 fn described_spec(engine: &Engine, svc: &Service, st: &ServiceState) -> Option<String> {
     let mut parsed = spec::parse(&svc.spec_text).ok()?;
     for c in &mut parsed.containers {
         c.image = shown_image(engine, &c.image);
+        // Pinned by the control plane when the generation first starts the container.
+        c.sha256 = match st.images.get(&c.name) {
+            Some(pin) if st.generation == svc.generation => Some(pin.shown_digest().to_string()),
+            _ => None,
+        };
     }
-    let mut yaml = spec::normalized_yaml(&parsed);
-    // Digests are observed by the control plane when it first runs each container.
-    for inst in st.instances.iter().take(1) {
-        for c in &inst.containers {
-            if let Some(d) = &c.image_digest {
-                let needle = format!("  - name: \"{}\"\n    image: \"{}\"\n", c.name, c.image);
-                if let Some(at) = yaml.find(&needle) {
-                    yaml.insert_str(at + needle.len(), &format!("    sha256: \"@{d}\"\n"));
-                }
-            }
-        }
-    }
-    Some(yaml)
+    Some(spec::normalized_yaml(&parsed))
 }
 
 pub(super) fn in_service(engine: &Engine, session: &Session, what: &str, name: &[String]) -> Result<QueryResult, SfError> {
