@@ -55,6 +55,7 @@ if ! have_cmd "$PYTHON" || ! "$PYTHON" -c 'import venv, ensurepip' >/dev/null 2>
     need_apt+=(python3-venv)
 fi
 have_cmd cc || need_apt+=(gcc)          # C compiler for the bundled SQLite of rusqlite
+have_pkg libc6-dev || need_apt+=(libc6-dev)  # libc.a: the static sandbox program (crates/driver-docker/build.rs)
 have_cmd git || need_apt+=(git)
 have_cmd curl || need_apt+=(curl)       # scripts/quickstart.sh polls /healthz with curl
 have_pkg ca-certificates || need_apt+=(ca-certificates)
