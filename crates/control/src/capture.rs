@@ -95,33 +95,46 @@ pub(crate) async fn run(
         let run_no = meta.run_base + info.restart_count;
         let finished = info.state == RunState::Exited;
         let since = cursor.map(|c| c + 1).unwrap_or(0);
-        let mut lines = driver.logs(&id, since, !finished);
+        // Lines come in chunks of what the stream has ready; a batch is stored when it is full or
+        // when BATCH_WAIT has passed since its first line (one timer per batch, not per line).
+        let mut chunks = driver.logs(&id, since, !finished).ready_chunks(BATCH_LINES);
         let mut batch: Vec<LogRecord> = Vec::new();
+        let mut deadline: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
         loop {
-            let next = if batch.is_empty() {
-                lines.next().await
-            } else {
-                match tokio::time::timeout(BATCH_WAIT, lines.next()).await {
-                    Ok(n) => n,
-                    Err(_) => {
+            let next = match deadline.as_mut() {
+                None => chunks.next().await,
+                Some(d) => tokio::select! {
+                    n = chunks.next() => n,
+                    _ = d.as_mut() => {
+                        deadline = None;
                         store(&logs, &id, std::mem::take(&mut batch)).await;
                         continue;
                     }
-                }
+                },
             };
-            match next {
-                Some(Ok(line)) => {
-                    cursor = Some(line.ts_ns);
-                    batch.push(meta.record(run_no, line));
-                    if batch.len() >= BATCH_LINES {
-                        store(&logs, &id, std::mem::take(&mut batch)).await;
+            let Some(chunk) = next else { break };
+            let mut failed = false;
+            for item in chunk {
+                match item {
+                    Ok(line) => {
+                        cursor = Some(line.ts_ns);
+                        batch.push(meta.record(run_no, line));
+                    }
+                    Err(e) => {
+                        tracing::debug!(%id, error = %e, "log stream error");
+                        failed = true;
+                        break;
                     }
                 }
-                Some(Err(e)) => {
-                    tracing::debug!(%id, error = %e, "log stream error");
-                    break;
-                }
-                None => break,
+            }
+            if failed {
+                break;
+            }
+            if batch.len() >= BATCH_LINES {
+                deadline = None;
+                store(&logs, &id, std::mem::take(&mut batch)).await;
+            } else if deadline.is_none() && !batch.is_empty() {
+                deadline = Some(Box::pin(tokio::time::sleep(BATCH_WAIT)));
             }
         }
         store(&logs, &id, batch).await;

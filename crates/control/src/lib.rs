@@ -125,6 +125,9 @@ pub struct Controller {
     network_lock: tokio::sync::Mutex<()>,
     /// When finished jobs and old telemetry were last purged.
     last_purge: Mutex<Option<std::time::Instant>>,
+    /// Where log capture runs (`set_capture_runtime`): a runtime of its own with a driver of its own,
+    /// else this one's.
+    capture_rt: Mutex<Option<(Arc<dyn RuntimeDriver>, tokio::runtime::Handle)>>,
 }
 
 /// How often the loop looks for what outlived the retention period: once a minute, or more often when
@@ -163,7 +166,16 @@ impl Controller {
             described: Mutex::new(HashSet::new()),
             network_lock: tokio::sync::Mutex::new(()),
             last_purge: Mutex::new(None),
+            capture_rt: Mutex::new(None),
         })
+    }
+
+    /// Runs log capture on `handle` (a single-threaded runtime on a thread of its own) with `driver`,
+    /// a client created on that runtime. The log stream hands its frames one at a time from the HTTP
+    /// connection's task to the reading task; on one thread that is a cheap task switch, across the
+    /// worker threads of a multi-threaded runtime a thread wake-up per line.
+    pub fn set_capture_runtime(&self, driver: Arc<dyn RuntimeDriver>, handle: tokio::runtime::Handle) {
+        *self.capture_rt.lock() = Some((driver, handle));
     }
 
     /// Starts the loop: a pass at once (adoption), then on every wake-up and every `tick`.
@@ -549,7 +561,14 @@ impl Controller {
             drained.store(true, Ordering::Release);
             return;
         };
-        tokio::spawn(capture::run(self.driver.clone(), self.logs.clone(), self.engine.spcs().clone(), c.id.clone(), meta, drained));
+        match self.capture_rt.lock().clone() {
+            Some((driver, handle)) => {
+                handle.spawn(capture::run(driver, self.logs.clone(), self.engine.spcs().clone(), c.id.clone(), meta, drained));
+            }
+            None => {
+                tokio::spawn(capture::run(self.driver.clone(), self.logs.clone(), self.engine.spcs().clone(), c.id.clone(), meta, drained));
+            }
+        }
     }
 
     /// Stops (SIGTERM, grace, SIGKILL) and removes a container after its logs are read to the end.

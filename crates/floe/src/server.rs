@@ -317,8 +317,22 @@ async fn start_control_plane(
             let _ = gw_tx.send(gw);
         }),
     );
+    match capture_runtime().await {
+        Ok((driver, handle)) => controller.set_capture_runtime(driver, handle),
+        Err(e) => warn!(error = %e, "log capture shares the server's runtime"),
+    }
     controller.spawn();
     Ok(())
+}
+
+/// A single-threaded runtime on a thread of its own for log capture, with a Docker client created on
+/// it (so its HTTP connections' tasks run there too); see `Controller::set_capture_runtime`.
+async fn capture_runtime() -> anyhow::Result<(Arc<dyn driver::RuntimeDriver>, tokio::runtime::Handle)> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let handle = rt.handle().clone();
+    std::thread::Builder::new().name("floe-log-capture".into()).spawn(move || rt.block_on(std::future::pending::<()>()))?;
+    let docker = handle.spawn(driver_docker::DockerDriver::connect()).await??;
+    Ok((Arc::new(docker), handle))
 }
 
 /// The host name containers reach floe by (SNOWFLAKE_HOST), resolved in each container to its
