@@ -309,3 +309,37 @@ def test_skopeo_copies_an_oci_layout_in_and_out(registry):
                               f"docker://{host}/tutorial_db/data_schema/tutorial_repository/skopeo_image:oci"],
                              check=True, capture_output=True, text=True, timeout=120)
     assert json.loads(inspect.stdout)["Digest"] == original["manifests"][0]["digest"]
+
+
+def test_docker_build_from_a_pushed_base_image(registry):
+    """`docker build` whose FROM names an image in floe's registry, which the engine no longer has: the
+    builder pulls it with the CLI's credentials; the result is pushed back and runs as a job."""
+    srv, conn, url, made, tmp = registry
+    host = url.split("/")[0]
+    cfg = tmp / "docker-build"
+    cfg.mkdir()
+    assert cli(cfg, "login", host, "-u", ADMIN_USER, "--password-stdin", stdin=ADMIN_PASSWORD).returncode == 0
+    base = f"{url}/base_image:v1"
+    unique_image(base)
+    made.append(base)
+    assert cli(cfg, "push", base).returncode == 0
+    docker("rmi", base)
+    derived = f"{url}/derived_image:v1"
+    made.append(derived)
+    context = tmp / "context"
+    context.mkdir()
+    (context / "Dockerfile").write_text(f'FROM {base}\nLABEL built.from="{base}"\nENTRYPOINT ["/bin/floe-testimg", "exit", "0"]\n')
+    build = cli(cfg, "build", "-t", derived, str(context))
+    assert build.returncode == 0, build
+    assert docker("image", "inspect", "-f", '{{index .Config.Labels "built.from"}}', derived).strip() == base
+    assert cli(cfg, "push", derived).returncode == 0
+    docker("rmi", derived)
+    cur = conn.cursor()
+    cur.execute("""EXECUTE JOB SERVICE IN COMPUTE POOL tutorial_compute_pool NAME = derived_job FROM SPECIFICATION $$
+spec:
+  containers:
+  - name: main
+    image: /tutorial_db/data_schema/tutorial_repository/derived_image:v1
+$$""")
+    assert cur.fetchone()[0] == "Job DERIVED_JOB completed successfully with status: DONE."
+    assert "exiting with 0" in one_value(cur, "SELECT SYSTEM$GET_SERVICE_LOGS('derived_job', 0, 'main')")

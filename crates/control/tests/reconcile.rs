@@ -68,6 +68,17 @@ async fn describe_status(f: &mut Fixture, name: &str) -> String {
     col.value(0).to_string()
 }
 
+/// Reconciles until the fake runs no container of this server (removal waits for the log capture).
+async fn until_no_containers(f: &Fixture) {
+    for _ in 0..100 {
+        if f.fake.list("owner1").await.unwrap().is_empty() {
+            return;
+        }
+        f.controller.reconcile().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Reconciles until the service has `want` (the fake's capture tasks finish in the background).
 async fn settle(f: &mut Fixture, name: &str, want: &str) {
     let mut last = String::new();
@@ -112,12 +123,7 @@ async fn async_job_runs_to_done_and_its_container_is_removed() {
         f.fake.exit(&c.id, 0);
     }
     settle(&mut f, "job1", "DONE").await;
-    for _ in 0..100 {
-        if f.fake.list("owner1").await.unwrap().is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_no_containers(&f).await;
     assert!(f.fake.list("owner1").await.unwrap().is_empty(), "finished job containers are removed");
 }
 
@@ -140,12 +146,7 @@ async fn dropped_service_is_torn_down_and_missing_image_waits() {
     settle(&mut f, "svc1", "RUNNING").await;
     f.engine.execute(&mut f.session, "DROP SERVICE svc1", &CancellationToken::new()).await.unwrap();
     f.controller.reconcile().await.unwrap();
-    for _ in 0..100 {
-        if f.fake.list("owner1").await.unwrap().is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_no_containers(&f).await;
     assert!(f.fake.list("owner1").await.unwrap().is_empty());
     let missing = spec("x").replace("repo/echo", "repo/missing");
     f.engine.execute(&mut f.session, &format!("CREATE SERVICE svc2 IN COMPUTE POOL pool1 FROM SPECIFICATION $${missing}$$"), &CancellationToken::new()).await.unwrap();
@@ -292,13 +293,7 @@ async fn containers_of_an_instance_join_a_sandbox_holding_the_network_and_hosts(
     assert_eq!(describe_status(&mut f, "pair").await, "RUNNING");
     f.fake.exit(&real[1], 0);
     settle(&mut f, "pair", "DONE").await;
-    for _ in 0..100 {
-        if f.fake.list("owner1").await.unwrap().is_empty() {
-            break;
-        }
-        f.controller.reconcile().await.unwrap();
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_no_containers(&f).await;
     assert!(f.fake.list("owner1").await.unwrap().is_empty(), "containers and sandbox removed");
 }
 
@@ -325,13 +320,7 @@ async fn a_replacing_container_continues_the_log_runs_of_its_predecessor() {
 
     f.engine.execute(&mut f.session, "ALTER SERVICE svc_runs SUSPEND", &CancellationToken::new()).await.unwrap();
     settle(&mut f, "svc_runs", "SUSPENDED").await;
-    for _ in 0..100 {
-        f.controller.reconcile().await.unwrap();
-        if f.fake.list("owner1").await.unwrap().is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_no_containers(&f).await;
     f.engine.execute(&mut f.session, "ALTER SERVICE svc_runs RESUME", &CancellationToken::new()).await.unwrap();
     settle(&mut f, "svc_runs", "RUNNING").await;
     let second = f.fake.list("owner1").await.unwrap().pop().unwrap();
