@@ -33,6 +33,23 @@ def cli(config: Path, *args: str, stdin: str | None = None) -> subprocess.Comple
     return subprocess.run(["docker", *args], input=stdin, capture_output=True, text=True, timeout=300, env=env)
 
 
+def docker_login(tmp: Path, name: str, host: str, user: str, password: str) -> Path:
+    """A fresh docker CLI configuration logged in to floe's registry as `user`."""
+    cfg = tmp / name
+    cfg.mkdir()
+    res = cli(cfg, "login", host, "-u", user, "--password-stdin", stdin=password)
+    assert res.returncode == 0, res
+    return cfg
+
+
+def push_unique(cfg: Path, image: str, made: list[str]) -> None:
+    """Makes `image` with a layer of its own (unique_image) and pushes it."""
+    unique_image(image)
+    made.append(image)
+    res = cli(cfg, "push", image)
+    assert res.returncode == 0, res
+
+
 def unique_image(tag: str) -> None:
     """An image no other test shares a layer with: floe-testimg's files plus a random marker file,
     imported as one new layer (so a pull after `docker rmi` really downloads it)."""
@@ -168,13 +185,9 @@ def test_tokens_privileges_and_drop(registry):
     pat = cur.fetchone()[1]
 
     # ADMIN with a programmatic access token as the password pushes.
-    admin_cfg = tmp / "docker-admin"
-    admin_cfg.mkdir()
-    assert cli(admin_cfg, "login", host, "-u", ADMIN_USER, "--password-stdin", stdin=pat).returncode == 0
+    admin_cfg = docker_login(tmp, "docker-admin", host, ADMIN_USER, pat)
     image = f"{url}/shared:v1"
-    unique_image(image)
-    made.append(image)
-    assert cli(admin_cfg, "push", image).returncode == 0
+    push_unique(admin_cfg, image, made)
 
     # `snow spcs image-registry login`: user 0sessiontoken, password the JSON of a token-request ISSUE.
     data = login(srv.url)
@@ -316,13 +329,9 @@ def test_docker_build_from_a_pushed_base_image(registry):
     builder pulls it with the CLI's credentials; the result is pushed back and runs as a job."""
     srv, conn, url, made, tmp = registry
     host = url.split("/")[0]
-    cfg = tmp / "docker-build"
-    cfg.mkdir()
-    assert cli(cfg, "login", host, "-u", ADMIN_USER, "--password-stdin", stdin=ADMIN_PASSWORD).returncode == 0
+    cfg = docker_login(tmp, "docker-build", host, ADMIN_USER, ADMIN_PASSWORD)
     base = f"{url}/base_image:v1"
-    unique_image(base)
-    made.append(base)
-    assert cli(cfg, "push", base).returncode == 0
+    push_unique(cfg, base, made)
     docker("rmi", base)
     derived = f"{url}/derived_image:v1"
     made.append(derived)

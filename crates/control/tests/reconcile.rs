@@ -68,8 +68,9 @@ async fn describe_status(f: &mut Fixture, name: &str) -> String {
     col.value(0).to_string()
 }
 
-/// Reconciles until the fake runs no container of this server (removal waits for the log capture).
-async fn until_no_containers(f: &Fixture) {
+/// Reconciles until the fake runs no container of this server (removal waits for the log capture);
+/// fails with `what` if some remain.
+async fn until_no_containers(f: &Fixture, what: &str) {
     for _ in 0..100 {
         if f.fake.list("owner1").await.unwrap().is_empty() {
             return;
@@ -77,6 +78,7 @@ async fn until_no_containers(f: &Fixture) {
         f.controller.reconcile().await.unwrap();
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    panic!("{what}: {:?} remain", f.fake.list("owner1").await.unwrap().iter().map(|c| &c.name).collect::<Vec<_>>());
 }
 
 /// Reconciles until the service has `want` (the fake's capture tasks finish in the background).
@@ -123,8 +125,7 @@ async fn async_job_runs_to_done_and_its_container_is_removed() {
         f.fake.exit(&c.id, 0);
     }
     settle(&mut f, "job1", "DONE").await;
-    until_no_containers(&f).await;
-    assert!(f.fake.list("owner1").await.unwrap().is_empty(), "finished job containers are removed");
+    until_no_containers(&f, "finished job containers are removed").await;
 }
 
 #[tokio::test]
@@ -146,8 +147,7 @@ async fn dropped_service_is_torn_down_and_missing_image_waits() {
     settle(&mut f, "svc1", "RUNNING").await;
     f.engine.execute(&mut f.session, "DROP SERVICE svc1", &CancellationToken::new()).await.unwrap();
     f.controller.reconcile().await.unwrap();
-    until_no_containers(&f).await;
-    assert!(f.fake.list("owner1").await.unwrap().is_empty());
+    until_no_containers(&f, "the dropped service's containers are removed").await;
     let missing = spec("x").replace("repo/echo", "repo/missing");
     f.engine.execute(&mut f.session, &format!("CREATE SERVICE svc2 IN COMPUTE POOL pool1 FROM SPECIFICATION $${missing}$$"), &CancellationToken::new()).await.unwrap();
     f.controller.reconcile().await.unwrap();
@@ -293,8 +293,7 @@ async fn containers_of_an_instance_join_a_sandbox_holding_the_network_and_hosts(
     assert_eq!(describe_status(&mut f, "pair").await, "RUNNING");
     f.fake.exit(&real[1], 0);
     settle(&mut f, "pair", "DONE").await;
-    until_no_containers(&f).await;
-    assert!(f.fake.list("owner1").await.unwrap().is_empty(), "containers and sandbox removed");
+    until_no_containers(&f, "containers and sandbox removed").await;
 }
 
 /// Bug: a container that replaced another (resume, upgrade) started again at log run 0, so its lines
@@ -320,7 +319,7 @@ async fn a_replacing_container_continues_the_log_runs_of_its_predecessor() {
 
     f.engine.execute(&mut f.session, "ALTER SERVICE svc_runs SUSPEND", &CancellationToken::new()).await.unwrap();
     settle(&mut f, "svc_runs", "SUSPENDED").await;
-    until_no_containers(&f).await;
+    until_no_containers(&f, "the suspended service's container is removed").await;
     f.engine.execute(&mut f.session, "ALTER SERVICE svc_runs RESUME", &CancellationToken::new()).await.unwrap();
     settle(&mut f, "svc_runs", "RUNNING").await;
     let second = f.fake.list("owner1").await.unwrap().pop().unwrap();
