@@ -78,6 +78,13 @@ class Remote:
                         remote.pending[batch] = rows(body)
                         return self.reply(202)
                     return self.reply(202) if count < 3 else ok(remote.pending.pop(batch))
+                if mode == "native":  # a service with its own format, reached through translators
+                    return ok({"Results": [t.upper() for t in body["TextList"]]})
+                if mode == "nativeasync":
+                    if self.command == "POST":
+                        remote.pending[batch] = {"Results": [t.upper() for t in body["TextList"]]}
+                        return self.reply(202)
+                    return self.reply(202) if count < 3 else ok(remote.pending.pop(batch))
                 if mode == "flaky":
                     return self.reply(503, "busy") if count <= 2 else ok(rows(body))
                 if mode == "throttle":
@@ -310,6 +317,94 @@ def test_sync_call_headers_and_batches(fsrv, remote):
     assert h["sf-external-function-current-query-id"] == qid or h["sf-external-function-current-query-id"]
     assert h["sf-external-function-query-batch-id"].startswith(h["sf-external-function-current-query-id"] + ":")
     assert "content-encoding" not in h
+
+
+# Snowflake's published translator pair (external-functions-translators), as a user pastes it: an
+# undeclared loop variable, the argument referred to in upper case, translatorData carrying the rows.
+REQUEST_TRANSLATOR = """create or replace function req_tr(event object) returns object language javascript as '
+var textlist = []
+for(i = 0; i < EVENT.body.data.length; i++) {
+   let row = EVENT.body.data[i];
+   textlist[i] = row[1];
+}
+return { "body": { "SourceLanguageCode" : "en", "TargetLanguageCode" : "fr", "TextList" : textlist },
+         "urlSuffix": EVENT.contextHeaders["sf-context-current-user"] ? "native" : "unknown",
+         "translatorData": EVENT.body };
+'"""
+RESPONSE_TRANSLATOR = """create or replace function resp_tr(event object) returns object language javascript as '
+var responses = new Array(0);
+var input = EVENT.translatorData;
+for(i = 0; i < EVENT.body.Results.length; i++) {
+   let row = input.data[i];
+   responses[i] = [row[0], EVENT.body.Results[i] + "/" + row[1]];
+}
+return { "body": { "data" : responses } };
+'"""
+
+
+def test_javascript_functions(fsrv):
+    q(fsrv, """create or replace function js_add(a float, b varchar) returns varchar language javascript as $$
+        if (B === undefined) { return "no b"; }
+        return B + ":" + (A * 2);
+    $$""")
+    assert q(fsrv, "select id, js_add(f, s) from t order by id") == [(1, "a:0.5"), (2, "b:-2"), (3, "no b")]
+    # STRICT: a NULL argument gives NULL without calling the code; VARIANT crosses as JSON.
+    q(fsrv, "create or replace function js_keys(v variant) returns variant language javascript strict as 'return Object.keys(V);'")
+    assert [(r[0], json.loads(r[1]) if r[1] else None) for r in q(fsrv, "select id, js_keys(v) from t order by id")] == [(1, ["k"]), (2, None), (3, None)]
+    # In WHERE and ORDER BY, like any function.
+    assert q(fsrv, "select id from t where js_add(f, s) like 'a%' order by js_add(f, s)") == [(1,)]
+    shown = q(fsrv, "show user functions like 'JS_ADD'")
+    assert [(r[8], r[15]) for r in shown] == [("JS_ADD(FLOAT, VARCHAR) RETURN VARCHAR", "JAVASCRIPT")]
+    desc = dict(q(fsrv, "describe function js_add(float, varchar)"))
+    assert desc["language"] == "JAVASCRIPT" and "return B" in desc["body"]
+    # A syntax error fails CREATE and creates nothing; a runtime error fails the query and names the function.
+    e = err(fsrv, "create function js_bad(a float) returns float language javascript as 'return A +;'")
+    assert e.errno == 100131 and "JavaScript compilation error: Uncaught SyntaxError" in e.msg, e.msg
+    assert q(fsrv, "show user functions like 'JS_BAD'") == []
+    q(fsrv, "create or replace function js_throw(a float) returns float language javascript as 'return NOPE + A;'")
+    e = err(fsrv, "select js_throw(1)")
+    assert e.errno == 100132 and "JavaScript execution error: Uncaught ReferenceError" in e.msg and "JS_THROW" in e.msg, e.msg
+    # Options of other kinds of function are refused.
+    e = err(fsrv, "create function js_opt(a float) returns float language javascript max_batch_rows = 5 as 'return A;'")
+    assert "MAX_BATCH_ROWS" in e.msg
+
+
+def test_request_and_response_translators(fsrv, remote):
+    q(fsrv, REQUEST_TRANSLATOR)
+    q(fsrv, RESPONSE_TRANSLATOR)
+    q(fsrv, f"""create or replace external function translate_fr(msg varchar) returns variant api_integration = my_api
+                context_headers = (current_user) max_batch_rows = 2
+                request_translator = req_tr response_translator = fdb.public.resp_tr as '{GATEWAY}'""")
+    rows = q(fsrv, "select id, translate_fr(s) from t where s is not null order by id")
+    assert [(i, json.loads(v)) for i, v in rows] == [(1, "A/a"), (2, "B/b")]
+    # The service saw its own format at the URL plus urlSuffix.
+    post = remote.posts("native")[-1]
+    assert post["body"]["SourceLanguageCode"] == "en" and post["body"]["TextList"]
+    desc = dict(q(fsrv, "describe function translate_fr(varchar)"))
+    assert (desc["request_translator"], desc["response_translator"]) == ("FDB.PUBLIC.REQ_TR", "FDB.PUBLIC.RESP_TR")
+    # The asynchronous protocol through translators: the POST answers 202, GETs poll the same suffixed URL.
+    q(fsrv, f"""create or replace external function translate_async(msg varchar) returns variant api_integration = my_api
+                context_headers = (current_user) request_translator = req_tr response_translator = resp_tr as '{GATEWAY}'""")
+    q(fsrv, REQUEST_TRANSLATOR.replace('"native"', '"nativeasync"').replace("req_tr(", "req_tr_async("))
+    q(fsrv, "alter function translate_async(varchar) set request_translator = req_tr_async")
+    assert [json.loads(v) for (v,) in q(fsrv, "select translate_async('x')")] == ["X/x"]
+    methods = [r["method"] for r in remote.of("nativeasync")]
+    assert methods[-3:] == ["POST", "GET", "GET"], methods
+    # Unset, the translator is no longer called.
+    q(fsrv, "alter function translate_async(varchar) unset request_translator, response_translator")
+    assert "REQ_TR_ASYNC" not in str(dict(q(fsrv, "describe function translate_async(varchar)")))
+    # A translator must exist and be (OBJECT) RETURNS OBJECT JavaScript; nothing is created otherwise.
+    e = err(fsrv, f"create external function tr_bad(m varchar) returns variant api_integration = my_api request_translator = no_such as '{GATEWAY}'")
+    assert e.errno == 2140 and "NO_SUCH" in e.msg, e.msg
+    q(fsrv, "create or replace function not_tr(event object) returns varchar language javascript as 'return 1;'")
+    e = err(fsrv, f"create external function tr_bad(m varchar) returns variant api_integration = my_api response_translator = not_tr as '{GATEWAY}'")
+    assert "must be a JavaScript function taking one OBJECT and returning OBJECT" in e.msg
+    assert q(fsrv, "show external functions like 'TR_BAD'") == []
+    # A translator that throws fails the statement with Snowflake's external-function error.
+    q(fsrv, "create or replace function boom_tr(event object) returns object language javascript as 'throw new Error(\"no way\");'")
+    q(fsrv, f"create or replace external function tr_boom(m varchar) returns variant api_integration = my_api request_translator = boom_tr as '{GATEWAY}native'")
+    e = err(fsrv, "select tr_boom('x')")
+    assert e.errno == 100351 and "translator FDB.PUBLIC.BOOM_TR failed" in e.msg and "no way" in e.msg, e.msg
 
 
 def test_gzip_when_compression_asks(fsrv, remote):

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use futures::StreamExt;
 use parking_lot::Mutex;
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -57,6 +57,28 @@ pub struct Function {
     pub timeout: Duration,
     /// gzip request bodies (COMPRESSION = GZIP/AUTO).
     pub gzip: bool,
+    /// REQUEST_TRANSLATOR: turns the event `{"body": {"data": …}, "serviceUrl": …, "contextHeaders": {…}}`
+    /// into `{"body": <what is sent>, "urlSuffix": <appended to the URL>, "translatorData": <kept>}`.
+    pub request_translator: Option<Translator>,
+    /// RESPONSE_TRANSLATOR: turns `{"body": <the 200 answer>, "translatorData": …}` into
+    /// `{"body": {"data": [[0, v], …]}}`.
+    pub response_translator: Option<Translator>,
+}
+
+/// A translator (a JavaScript function in floe-sql): its name for messages and the function itself,
+/// run on a blocking thread.
+#[derive(Clone)]
+pub struct Translator {
+    /// `DB.SCHEMA.NAME`.
+    pub name: String,
+    /// The call.
+    pub call: Arc<dyn Fn(Value) -> Result<Value, String> + Send + Sync>,
+}
+
+impl std::fmt::Debug for Translator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Translator({})", self.name)
+    }
 }
 
 /// Timing of the protocol; tests shorten it.
@@ -264,6 +286,26 @@ impl Call {
         let batch_id = format!("{}:{invocation}:{}:0:0", self.query_id, number + 1);
         let target = &self.targets[(self.next_target.fetch_add(1, Ordering::Relaxed) % self.targets.len() as u64) as usize];
         let body = Self::body(rows);
+        let (target, body, translator_data) = match &f.request_translator {
+            None => (target.clone(), body, Value::Null),
+            Some(t) => {
+                let data: Value = serde_json::from_str(&body).map_err(|e| self.remote(e))?;
+                let context: serde_json::Map<String, Value> =
+                    f.headers.iter().filter(|(k, _)| k.starts_with("sf-context-") && !k.ends_with("-base64")).map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+                let out = self.translate(t, json!({"body": data, "serviceUrl": target, "contextHeaders": context})).await?;
+                let suffix = match out.get("urlSuffix") {
+                    None | Some(Value::Null) => String::new(),
+                    Some(Value::String(s)) => s.clone(),
+                    Some(other) => other.to_string(),
+                };
+                let body = match out.get("body") {
+                    Some(b) => b.to_string(),
+                    None => return Err(self.remote(format!("request translator {} returned no \"body\"", t.name))),
+                };
+                (format!("{target}{suffix}"), body, out.get("translatorData").cloned().unwrap_or(Value::Null))
+            }
+        };
+        let target = &target;
         let body: Vec<u8> = if f.gzip {
             use std::io::Write;
             let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -282,7 +324,23 @@ impl Call {
             }
             let outcome = self.request(target, &batch_id, if polling { None } else { Some(reqwest::Body::from(body.clone())) }, deadline).await?;
             let retry = match outcome {
-                Outcome::Done(bytes, md5) => return self.decode(&bytes, md5.as_deref(), rows.len()),
+                Outcome::Done(bytes, md5) => {
+                    self.check_md5(&bytes, md5.as_deref())?;
+                    let parsed: Value = serde_json::from_slice(&bytes).map_err(|_| {
+                        Error::Remote(format!("Error parsing JSON response for external function {}. Error: Error parsing JSON: Invalid response", f.name))
+                    })?;
+                    let parsed = match &f.response_translator {
+                        None => parsed,
+                        Some(t) => {
+                            let out = self.translate(t, json!({"body": parsed, "translatorData": translator_data})).await?;
+                            match out {
+                                Value::Object(mut o) => o.remove("body").unwrap_or(Value::Null),
+                                _ => Value::Null,
+                            }
+                        }
+                    };
+                    return self.decode(&parsed, rows.len());
+                }
                 Outcome::Pending => {
                     polling = true;
                     self.sleep(poll_delay.min(deadline.saturating_duration_since(Instant::now()))).await?;
@@ -400,8 +458,18 @@ impl Call {
         Ok(Outcome::Done(bytes, md5))
     }
 
-    /// A 200 body: `{"data": [[0, v], [1, v], …]}`, one row per input row, in order.
-    fn decode(&self, bytes: &[u8], md5: Option<&str>, rows: usize) -> Result<Vec<Value>, Error> {
+    /// Runs a translator on a blocking thread; its failure fails the batch.
+    async fn translate(&self, t: &Translator, event: Value) -> Result<Value, Error> {
+        let call = t.call.clone();
+        let run = tokio::task::spawn_blocking(move || call(event));
+        let out = tokio::select! {
+            r = run => r.map_err(|e| self.remote(e))?,
+            _ = self.cancel.cancelled() => return Err(Error::Cancelled),
+        };
+        out.map_err(|e| self.remote(format!("translator {} failed: {e}", t.name)))
+    }
+
+    fn check_md5(&self, bytes: &[u8], md5: Option<&str>) -> Result<(), Error> {
         if let Some(expected) = md5 {
             use md5::{Digest, Md5};
             let actual = base64::engine::general_purpose::STANDARD.encode(Md5::digest(bytes));
@@ -409,7 +477,12 @@ impl Call {
                 return Err(self.remote(format!("Content-MD5 mismatch: the header says '{}', the body's digest is '{actual}'", expected.trim())));
             }
         }
-        let parsed: Value = serde_json::from_slice(bytes).map_err(|_| Error::Remote(format!("Error parsing JSON response for external function {}. Error: Error parsing JSON: Invalid response", self.function.name)))?;
+        Ok(())
+    }
+
+    /// A 200 body (after the response translator): `{"data": [[0, v], [1, v], …]}`, one row per input
+    /// row, in order.
+    fn decode(&self, parsed: &Value, rows: usize) -> Result<Vec<Value>, Error> {
         let Some(data) = parsed.get("data").and_then(Value::as_array) else {
             return Err(self.parse_error("top-level JSON object must contain \"data\" JSON array element"));
         };

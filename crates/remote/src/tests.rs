@@ -103,6 +103,8 @@ async fn handler(State(seen): State<Shared>, Path(mode): Path<String>, method: M
             json_response(echo_rows(&body))
         }
         "forever" => StatusCode::ACCEPTED.into_response(),
+        // A service with its own format, as translators face: {"TextList": [...]} → {"Results": [...]}.
+        "native" => json_response(json!({"Results": body["TextList"].as_array().unwrap().iter().map(|t| json!(t.as_str().unwrap().to_uppercase())).collect::<Vec<_>>()})),
         _ => StatusCode::NOT_FOUND.into_response(),
     }
 }
@@ -127,6 +129,8 @@ fn function(batch: usize) -> Function {
         on_failure: OnFailure::Abort,
         timeout: Duration::from_secs(3),
         gzip: false,
+        request_translator: None,
+        response_translator: None,
     }
 }
 
@@ -332,4 +336,45 @@ fn header_text_replaces_runs() {
 fn extra_roots_must_be_pem_certificates() {
     assert!(crate::parse_roots(b"not a certificate").is_err());
     assert!(crate::parse_roots(b"").is_err());
+}
+
+fn translator(name: &str, f: impl Fn(Value) -> Result<Value, String> + Send + Sync + 'static) -> Option<Translator> {
+    Some(Translator { name: name.into(), call: Arc::new(f) })
+}
+
+#[tokio::test]
+async fn translators_reshape_the_request_and_the_response_and_keep_translator_data() {
+    let (base, seen) = server().await;
+    let mut f = function(2);
+    f.headers.push(("sf-context-current-user".into(), "ALICE".into()));
+    f.request_translator = translator("DB.S.REQ", |event| {
+        assert_eq!(event["contextHeaders"]["sf-context-current-user"], json!("ALICE"));
+        assert!(event["serviceUrl"].as_str().unwrap().ends_with("/nat"));
+        let texts: Vec<Value> = event["body"]["data"].as_array().unwrap().iter().map(|r| r[1].clone()).collect();
+        Ok(json!({"body": {"TextList": texts}, "urlSuffix": "ive", "translatorData": event["body"]["data"].as_array().unwrap().len()}))
+    });
+    f.response_translator = translator("DB.S.RESP", |event| {
+        let results = event["body"]["Results"].as_array().unwrap();
+        assert_eq!(event["translatorData"], json!(results.len()));
+        Ok(json!({"body": {"data": results.iter().enumerate().map(|(i, r)| json!([i, r])).collect::<Vec<_>>()}}))
+    });
+    let c = call(&base, "nat", f);
+    let out = c.run(rows(3)).await.unwrap();
+    assert_eq!(out, vec![json!("R0"), json!("R1"), json!("R2")]);
+    let s = seen.lock();
+    assert!(s.requests.iter().all(|r| r.1 == "native"), "urlSuffix appended: {:?}", s.requests);
+    assert!(s.bodies.iter().all(|b| b.get("TextList").is_some()), "translated bodies: {:?}", s.bodies);
+}
+
+#[tokio::test]
+async fn a_failing_translator_fails_the_batch_with_its_name() {
+    let (base, _seen) = server().await;
+    let mut f = function(10);
+    f.request_translator = translator("DB.S.REQ", |_| Err("JavaScript execution error: Uncaught boom in REQ".into()));
+    let err = call(&base, "echo", f).run(rows(1)).await.unwrap_err();
+    assert_eq!(err, Error::Remote("Request failed for external function EXT_FUNC. Error: translator DB.S.REQ failed: JavaScript execution error: Uncaught boom in REQ".into()));
+    let mut f = function(10);
+    f.response_translator = translator("DB.S.RESP", |_| Ok(json!({"body": {"rows": []}})));
+    let err = call(&base, "echo", f).run(rows(1)).await.unwrap_err();
+    assert!(matches!(&err, Error::Remote(m) if m.contains("\"data\"")), "{err:?}");
 }

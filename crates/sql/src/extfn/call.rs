@@ -267,10 +267,14 @@ impl RemoteUdf {
                     on_failure: remote::OnFailure::Abort,
                     timeout: config.external_timeout,
                     gzip: false,
+                    request_translator: None,
+                    response_translator: None,
                 };
                 let targets = match &r.target {
-                    Target::External { integration, url, compression, .. } => {
+                    Target::External { integration, url, compression, request_translator, response_translator, .. } => {
                         let catalog = self.engine.store().snapshot();
+                        function.request_translator = request_translator.as_deref().map(|t| translator(&catalog, t)).transpose()?;
+                        function.response_translator = response_translator.as_deref().map(|t| translator(&catalog, t)).transpose()?;
                         let i = get::<ApiIntegration>(&catalog, INTEGRATION, "", integration)
                             .ok_or_else(|| SfError::kind_not_found("Integration", &display_ident(integration)))?;
                         if !i.enabled {
@@ -300,6 +304,7 @@ impl RemoteUdf {
                         function.timeout = Duration::from_secs(*batch_timeout_secs);
                         crate::spcs::endpoints::ready_targets(&self.engine, service, endpoint, path, Duration::from_secs(*batch_timeout_secs), &self.cancel).await?
                     }
+                    Target::JavaScript { .. } => return Err(SfError::internal("a JavaScript function makes no HTTP calls")),
                 };
                 Ok(Arc::new(remote::Call::new(client, Arc::new(function), targets, self.query_id.clone(), self.cancel.clone())))
             })
@@ -339,29 +344,29 @@ impl AsyncScalarUDFImpl for RemoteUdf {
         let types: Vec<DataType> = arrays.iter().map(|a| a.data_type().clone()).collect();
         let index = self.overload_for(&types).ok_or_else(|| DataFusionError::Internal(format!("no overload of {} for {types:?}", self.name)))?;
         let o = &self.overloads[index];
-        let call = self.call(index).await.map_err(df)?;
-        let mut rows = vec![String::new(); n];
-        let mut skip = vec![false; n];
-        for (col, (array, ty)) in arrays.iter().zip(&o.arg_types).enumerate() {
-            let texts = encode(array, ty).map_err(df)?;
-            for (i, t) in texts.into_iter().enumerate() {
-                if col > 0 {
-                    rows[i].push(',');
-                }
-                match t {
-                    Some(t) => rows[i].push_str(&t),
-                    None => {
-                        rows[i].push_str("null");
-                        skip[i] |= o.record.strict;
-                    }
-                }
-            }
-        }
-        let sent: Vec<String> = if o.record.strict { rows.iter().zip(&skip).filter(|(_, s)| !**s).map(|(r, _)| r.clone()).collect() } else { rows };
-        let values = call.run(sent).await.map_err(|e| match e {
-            remote::Error::Cancelled => df(SfError::cancelled()),
-            remote::Error::Remote(m) => df(SfError::new("100351", "P0000", model::ErrorKind::InvalidArgument, m)),
-        })?;
+        let columns: Vec<Vec<Option<String>>> = arrays.iter().zip(&o.arg_types).map(|(array, ty)| encode(array, ty)).collect::<Result<_, _>>().map_err(df)?;
+        // RETURNS NULL ON NULL INPUT: rows with a NULL argument are not sent and give NULL.
+        let skip: Vec<bool> = (0..n).map(|i| o.record.strict && columns.iter().any(|c| c[i].is_none())).collect();
+        let values = if let Some((params, body)) = o.record.javascript() {
+            let rows: Vec<Vec<Option<String>>> = (0..n).filter(|i| !skip[*i]).map(|i| columns.iter().map(|c| c[i].clone()).collect()).collect();
+            let (name, body) = (o.record.name.clone(), body.to_string());
+            let run = tokio::task::spawn_blocking(move || js::run(js::Code { name: &name, params: &params, body: &body }, &rows, js::Limits::default()));
+            let out = tokio::select! {
+                r = run => r.map_err(|e| DataFusionError::External(Box::new(e)))?,
+                _ = self.cancel.cancelled() => return Err(df(SfError::cancelled())),
+            };
+            out.map_err(|e| df(SfError::new("100132", "P0000", model::ErrorKind::InvalidArgument, e.to_string())))?
+        } else {
+            let call = self.call(index).await.map_err(df)?;
+            let sent: Vec<String> = (0..n)
+                .filter(|i| !skip[*i])
+                .map(|i| columns.iter().map(|c| c[i].as_deref().unwrap_or("null")).collect::<Vec<_>>().join(","))
+                .collect();
+            call.run(sent).await.map_err(|e| match e {
+                remote::Error::Cancelled => df(SfError::cancelled()),
+                remote::Error::Remote(m) => df(SfError::new("100351", "P0000", model::ErrorKind::InvalidArgument, m)),
+            })?
+        };
         let values: Vec<Value> = if o.record.strict {
             let mut it = values.into_iter();
             skip.iter().map(|s| if *s { Value::Null } else { it.next().unwrap_or(Value::Null) }).collect()
@@ -373,6 +378,22 @@ impl AsyncScalarUDFImpl for RemoteUdf {
         }
         decode(&values, &o.returns, &o.record.name).map(ColumnarValue::Array).map_err(df)
     }
+}
+
+/// A translator named `DB.SCHEMA.NAME` (checked at CREATE; it may have been dropped since).
+fn translator(catalog: &store::Catalog, qualified: &str) -> Result<remote::Translator, SfError> {
+    let parts: Vec<&str> = qualified.splitn(3, '.').collect();
+    let [db, schema, name] = parts.as_slice() else { return Err(SfError::internal(format!("translator name {qualified}"))) };
+    let key = super::signature_key(name, &["OBJECT".to_string()]);
+    let record = get::<FunctionRecord>(catalog, FUNCTION, &schema_scope(db, schema), &key)
+        .filter(|r| r.javascript().is_some())
+        .ok_or_else(|| SfError::new("002140", "42601", model::ErrorKind::InvalidArgument, format!("SQL compilation error:\nUnknown user-defined function {qualified}(OBJECT).")))?;
+    let Some((params, body)) = record.javascript() else { return Err(SfError::internal("not JavaScript")) };
+    let (name, body) = (record.name.clone(), body.to_string());
+    Ok(remote::Translator {
+        name: qualified.to_string(),
+        call: Arc::new(move |event| js::call_one(js::Code { name: &name, params: &params, body: &body }, &event, js::Limits::default()).map_err(|e| e.to_string())),
+    })
 }
 
 /// Each value of an argument column as JSON text (None for NULL).

@@ -297,17 +297,14 @@ fn apply_function(engine: &Engine, session: &Session, rec: &mut FunctionRecord, 
                         }
                         *compression = c;
                     }
-                    "REQUEST_TRANSLATOR" | "RESPONSE_TRANSLATOR" => {
-                        // Translators are JavaScript UDFs, which floe does not run.
-                        return Err(SfError::unsupported(format!("{} (JavaScript translator functions)", p.key)));
-                    }
+                    "REQUEST_TRANSLATOR" => *request_translator = Some(translator(engine, session, &catalog, p)?),
+                    "RESPONSE_TRANSLATOR" => *response_translator = Some(translator(engine, session, &catalog, p)?),
                     "SERVICE" | "ENDPOINT" | "MAX_BATCH_RETRIES" | "ON_BATCH_FAILURE" | "BATCH_TIMEOUT_SECS" => {
                         return Err(SfError::compilation(format!("Option {} is not valid for an external function.", p.key)));
                     }
                     _ => {}
                 }
             }
-            let _ = (request_translator, response_translator);
             if let Some(hs) = headers {
                 *h = check_headers(&hs)?;
             }
@@ -360,8 +357,33 @@ fn apply_function(engine: &Engine, session: &Session, rec: &mut FunctionRecord, 
             }
             *endpoint = ep.name.clone();
         }
+        Target::JavaScript { .. } => {
+            if let Some(p) = props.iter().find(|p| !matches!(p.key.as_str(), "COMMENT")) {
+                return Err(SfError::compilation(format!("Option {} is not valid for a JavaScript function.", p.key)));
+            }
+            if headers.is_some() {
+                return Err(SfError::compilation("Option HEADERS is not valid for a JavaScript function."));
+            }
+        }
     }
     Ok(())
+}
+
+/// REQUEST_TRANSLATOR / RESPONSE_TRANSLATOR: a JavaScript function `(OBJECT) RETURNS OBJECT` the
+/// session's role can see; stored as `DB.SCHEMA.NAME`.
+fn translator(engine: &Engine, session: &Session, catalog: &store::Catalog, p: &Prop) -> Result<String, SfError> {
+    let parts: Vec<String> = text(&p.value).split('.').map(str::to_string).collect();
+    let (db, schema, name) = resolve(catalog, session, &parts, "CREATE EXTERNAL FUNCTION")?;
+    let key = signature_key(&name, &["OBJECT".to_string()]);
+    let unknown = || SfError::new("002140", "42601", model::ErrorKind::InvalidArgument, format!("SQL compilation error:\nUnknown user-defined function {}.{}.{}(OBJECT) for {}.", display_ident(&db), display_ident(&schema), display_ident(&name), p.key));
+    let f = get::<FunctionRecord>(catalog, FUNCTION, &schema_scope(&db, &schema), &key).ok_or_else(unknown)?;
+    if !Access::of(engine, session, catalog).can_see(catalog, &Securable::schema_object(FUNCTION, &db, &schema, &key)) {
+        return Err(unknown());
+    }
+    if f.javascript().is_none() || base_type(&f.returns) != "OBJECT" {
+        return Err(SfError::compilation(format!("{} must be a JavaScript function taking one OBJECT and returning OBJECT; {} is a {} function returning {}.", p.key, display_ident(&name), f.language(), f.returns)));
+    }
+    Ok(format!("{db}.{schema}.{name}"))
 }
 
 pub(super) async fn create_function(engine: &Engine, session: &mut Session, c: CreateFunction) -> Result<QueryResult, SfError> {
@@ -383,7 +405,12 @@ pub(super) async fn create_function(engine: &Engine, session: &mut Session, c: C
         }
         return Err(SfError::already_exists(&display_ident(&name)));
     }
-    let target = if c.external {
+    let target = if c.javascript {
+        let params: Vec<String> = args.iter().map(|(n, _)| n.clone()).collect();
+        js::check(js::Code { name: &name, params: &params, body: &c.body }, js::Limits::default())
+            .map_err(|e| SfError::new("100131", "P0000", model::ErrorKind::InvalidArgument, e.to_string()))?;
+        Target::JavaScript { body: c.body.clone() }
+    } else if c.external {
         Target::External {
             integration: String::new(),
             url: c.body.clone(),
@@ -413,7 +440,7 @@ pub(super) async fn create_function(engine: &Engine, session: &mut Session, c: C
         created_on: now(),
     };
     if let (true, Some(old)) = (c.or_alter, &existing) {
-        if old.returns != rec.returns || old.is_external() != rec.is_external() {
+        if old.returns != rec.returns || old.language() != rec.language() {
             return Err(SfError::compilation("CREATE OR ALTER cannot change a function's return type or kind."));
         }
         rec.owner = old.owner.clone();
@@ -422,7 +449,7 @@ pub(super) async fn create_function(engine: &Engine, session: &mut Session, c: C
     if c.external && !c.props.iter().any(|p| p.key == "API_INTEGRATION") {
         return Err(SfError::compilation("Missing option(s): [API_INTEGRATION]"));
     }
-    if !c.external && !c.props.iter().any(|p| p.key == "ENDPOINT") {
+    if !c.external && !c.javascript && !c.props.iter().any(|p| p.key == "ENDPOINT") {
         return Err(SfError::compilation("Missing option(s): [ENDPOINT]"));
     }
     apply_function(engine, session, &mut rec, &c.props, c.headers.clone())?;
@@ -524,13 +551,15 @@ pub(super) fn describe_function(engine: &Engine, session: &Session, name: &[Stri
     ];
     let context = format!("[{}]", rec.context_headers.join(", "));
     match &rec.target {
-        Target::External { integration, url, headers, compression, .. } => {
+        Target::External { integration, url, headers, compression, request_translator, response_translator } => {
             rows.push(("body", if hidden { String::new() } else { url.clone() }));
             rows.push(("headers", if hidden { String::new() } else { serde_json::to_string(&headers.iter().cloned().collect::<BTreeMap<_, _>>()).unwrap_or_default() }));
             rows.push(("context_headers", if hidden { String::new() } else { context }));
             rows.push(("max_batch_rows", rec.max_batch_rows.map(|n| n.to_string()).unwrap_or_else(|| "not set".into())));
             rows.push(("compression", compression.clone()));
             rows.push(("api_integration", integration.clone()));
+            rows.push(("request_translator", request_translator.clone().unwrap_or_default()));
+            rows.push(("response_translator", response_translator.clone().unwrap_or_default()));
         }
         Target::Service { service, endpoint, path, max_batch_retries, on_batch_failure, batch_timeout_secs } => {
             rows.push(("body", path.clone()));
@@ -541,6 +570,10 @@ pub(super) fn describe_function(engine: &Engine, session: &Session, name: &[Stri
             rows.push(("max_batch_retries", max_batch_retries.to_string()));
             rows.push(("on_batch_failure", on_batch_failure.clone()));
             rows.push(("batch_timeout_secs", batch_timeout_secs.to_string()));
+        }
+        Target::JavaScript { body } => {
+            rows.push(("language", "JAVASCRIPT".into()));
+            rows.push(("body", if hidden { String::new() } else { body.clone() }));
         }
     }
     Ok(build(
@@ -585,7 +618,7 @@ pub(super) fn show_functions(engine: &Engine, session: &Session, external_only: 
             Col::Text("valid_for_clustering", t(&|_| yn(false))),
             Col::Text("is_secure", t(&|r| yn(r.secure))),
             Col::Text("is_external_function", t(&|r| yn(r.is_external()))),
-            Col::Text("language", t(&|r| Some(if r.is_external() { "EXTERNAL" } else { "SERVICE" }.into()))),
+            Col::Text("language", t(&|r| Some(r.language().into()))),
             Col::Text("is_memoizable", t(&|_| yn(false))),
         ],
     ))

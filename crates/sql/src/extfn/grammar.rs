@@ -83,6 +83,7 @@ fn create(c: &mut Cursor<'_>) -> Result<Option<FnStmt>, SfError> {
         immutable: false,
         props: Vec::new(),
         headers: None,
+        javascript: false,
         body: String::new(),
     };
     let keys = if external { EXTERNAL_KEYS } else { SERVICE_KEYS };
@@ -102,6 +103,14 @@ fn create(c: &mut Cursor<'_>) -> Result<Option<FnStmt>, SfError> {
             f.immutable = false;
         } else if c.eat(&["IMMUTABLE"]) {
             f.immutable = true;
+        } else if !external && c.peek_word() == Some("LANGUAGE") {
+            c.ident()?;
+            // JAVASCRIPT is floe's; SQL, PYTHON, JAVA, SCALA are some other kind of function.
+            if c.peek_word() != Some("JAVASCRIPT") {
+                return Ok(None);
+            }
+            c.ident()?;
+            f.javascript = true;
         } else if c.eat(&["AS"]) {
             f.body = match c.peek() {
                 Some(Token::SingleQuotedString(_) | Token::DollarQuotedString(_)) => c.string()?,
@@ -128,7 +137,7 @@ fn create(c: &mut Cursor<'_>) -> Result<Option<FnStmt>, SfError> {
             }
         }
     }
-    if !external && !f.props.iter().any(|p| p.key == "SERVICE") {
+    if !external && !f.javascript && !f.props.iter().any(|p| p.key == "SERVICE") {
         return Ok(None);
     }
     Ok(Some(FnStmt::CreateFunction(Box::new(f))))
@@ -358,5 +367,15 @@ mod tests {
         assert!(matches!(f("create api integration my_api api_provider = aws_api_gateway api_aws_role_arn = 'arn:aws:iam::1:role/r' api_allowed_prefixes = ('https://x/') enabled = true"), FnStmt::CreateIntegration { .. }));
         assert!(matches!(f("alter function f(varchar) set max_batch_rows = 5"), FnStmt::AlterFunction { .. }));
         assert!(parse_one("create external function f(a int) returns int api_integration = i bogus = 1 as 'http://x'").is_err());
+    }
+
+    #[test]
+    fn javascript_functions() {
+        let FnStmt::CreateFunction(c) = f("create or replace secure function tr(event object) returns object language javascript strict comment = 'x' as $$ return {body: EVENT}; $$") else { panic!() };
+        assert!(c.javascript && c.secure && c.strict && !c.external);
+        assert_eq!(c.args, vec![("EVENT".into(), "OBJECT".into())]);
+        assert_eq!(c.body.trim(), "return {body: EVENT};");
+        // Other languages are not floe's grammar.
+        assert!(matches!(parse_one("CREATE FUNCTION f(x INT) RETURNS INT LANGUAGE PYTHON RUNTIME_VERSION = '3.11' HANDLER = 'h' AS 'def h(x): return x'"), Err(_) | Ok(Stmt::Sql(_))));
     }
 }

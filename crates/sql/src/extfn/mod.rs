@@ -2,13 +2,13 @@
 //! stored forms and the asynchronous UDFs that call them from queries.
 //!
 //! - `grammar`: CREATE/ALTER/DROP/SHOW/DESCRIBE [API] INTEGRATION(S), CREATE [SECURE] EXTERNAL FUNCTION,
-//!   CREATE FUNCTION … SERVICE = … ENDPOINT = …, ALTER/DROP/DESCRIBE FUNCTION (by signature), SHOW
+//!   CREATE FUNCTION … SERVICE = … ENDPOINT = …, CREATE FUNCTION … LANGUAGE JAVASCRIPT, ALTER/DROP/DESCRIBE FUNCTION (by signature), SHOW
 //!   [EXTERNAL] FUNCTIONS.
 //! - `ddl`: the statements over the stored records (`INTEGRATION` objects, scope ""; `FUNCTION` objects,
 //!   scope `DB.SCHEMA`, named by signature `NAME(NUMBER,VARCHAR)` so overloads coexist).
 //! - `call`: a query's calls of these functions are found after table resolution and renamed to
 //!   per-statement async UDFs (`__floe_remote_<n>`), which DataFusion plans into an AsyncFuncExec; the
-//!   HTTP protocol itself is crates/remote.
+//!   HTTP protocol itself is crates/remote, JavaScript (functions and translators) crates/js.
 
 pub mod call;
 mod ddl;
@@ -87,6 +87,12 @@ pub enum Target {
         /// BATCH_TIMEOUT_SECS.
         batch_timeout_secs: u64,
     },
+    /// A JavaScript function (`LANGUAGE JAVASCRIPT`): called in queries, or as an external function's
+    /// request or response translator.
+    JavaScript {
+        /// The AS text: the body of `function (ARG, …) { … }`.
+        body: String,
+    },
 }
 
 /// An external or service function.
@@ -144,6 +150,23 @@ impl FunctionRecord {
     pub fn is_external(&self) -> bool {
         matches!(self.target, Target::External { .. })
     }
+
+    /// SHOW FUNCTIONS' `language`.
+    pub fn language(&self) -> &'static str {
+        match self.target {
+            Target::External { .. } => "EXTERNAL",
+            Target::Service { .. } => "SERVICE",
+            Target::JavaScript { .. } => "JAVASCRIPT",
+        }
+    }
+
+    /// The JavaScript code of a JavaScript function (parameter names as the body refers to them).
+    pub fn javascript(&self) -> Option<(Vec<String>, &str)> {
+        match &self.target {
+            Target::JavaScript { body } => Some((self.args.iter().map(|(n, _)| n.clone()).collect(), body.as_str())),
+            _ => None,
+        }
+    }
 }
 
 /// `NUMBER(38,0)` → `NUMBER`.
@@ -200,7 +223,9 @@ pub struct CreateFunction {
     pub props: Vec<Prop>,
     /// HEADERS = ('name' = 'value', …).
     pub headers: Option<Vec<(String, String)>>,
-    /// The AS text (URL or path).
+    /// LANGUAGE JAVASCRIPT (the only language floe runs).
+    pub javascript: bool,
+    /// The AS text (URL, path or JavaScript body).
     pub body: String,
 }
 

@@ -1,0 +1,218 @@
+//! floe-js: Snowflake's JavaScript functions (`CREATE FUNCTION … LANGUAGE JAVASCRIPT AS '…'`) on
+//! QuickJS, for calls from queries and for external functions' request and response translators.
+//!
+//! A function is its parameter names (upper case, as Snowflake exposes unquoted argument names to the
+//! code) and its body, which runs as the body of `function (A, B) { … }`. Values cross as JSON: each
+//! argument is JSON text (None for SQL NULL, which the code sees as `undefined`), and the returned value
+//! comes back as JSON (`undefined` and `null` both as `Value::Null`, which the caller turns into SQL
+//! NULL). Each `run` gets a fresh runtime bounded in time and memory, so one call cannot see another's
+//! globals and a runaway loop ends with an error instead of holding a thread.
+//!
+//! Pure computation: no I/O, no threads; callers run it on a blocking thread.
+
+use std::time::{Duration, Instant};
+
+use rquickjs::context::EvalOptions;
+use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Function, Runtime, Value};
+
+/// Bounds of one `run`.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Wall time of the whole run (compilation and every row).
+    pub timeout: Duration,
+    /// Heap of the runtime.
+    pub memory_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { timeout: Duration::from_secs(60), memory_bytes: 256 * 1024 * 1024 }
+    }
+}
+
+/// Why a function failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// The body is not valid JavaScript (reported at CREATE FUNCTION).
+    Compile(String),
+    /// The code threw, ran out of time or memory, or returned something JSON cannot carry.
+    Execution(String),
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Compile(m) => write!(f, "JavaScript compilation error: {m}"),
+            Error::Execution(m) => write!(f, "JavaScript execution error: {m}"),
+        }
+    }
+}
+
+/// A function's code: its name (for messages), parameter names and body.
+#[derive(Debug, Clone, Copy)]
+pub struct Code<'a> {
+    /// Upper-case name, as messages print it.
+    pub name: &'a str,
+    /// Parameter names as the body refers to them.
+    pub params: &'a [String],
+    /// The AS text.
+    pub body: &'a str,
+}
+
+impl Code<'_> {
+    fn source(&self) -> String {
+        format!("(function ({}) {{\n{}\n}})", self.params.join(", "), self.body)
+    }
+}
+
+/// Compiles the code without running it (CREATE FUNCTION's check).
+pub fn check(code: Code<'_>, limits: Limits) -> Result<(), Error> {
+    with_function(code, limits, |_, _| Ok(()))
+}
+
+/// Calls the function once per row (each row one JSON text per parameter, None for NULL) and returns
+/// one value per row, in order.
+pub fn run(code: Code<'_>, rows: &[Vec<Option<String>>], limits: Limits) -> Result<Vec<serde_json::Value>, Error> {
+    with_function(code, limits, |ctx, f| {
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let mut args = rquickjs::function::Args::new(ctx.clone(), row.len());
+            for arg in row {
+                let value = match arg {
+                    Some(text) => ctx.json_parse(text.as_str()).catch(ctx).map_err(|e| execution(code, e))?,
+                    None => Value::new_undefined(ctx.clone()),
+                };
+                args.push_arg(value).map_err(|e| Error::Execution(e.to_string()))?;
+            }
+            let result: Value = f.call_arg(args).catch(ctx).map_err(|e| execution(code, e))?;
+            out.push(to_json(ctx, code, result)?);
+        }
+        Ok(out)
+    })
+}
+
+/// Calls a one-parameter function with a JSON value (translators: `EVENT OBJECT` → `OBJECT`).
+pub fn call_one(code: Code<'_>, arg: &serde_json::Value, limits: Limits) -> Result<serde_json::Value, Error> {
+    let rows = [vec![Some(arg.to_string())]];
+    Ok(run(code, &rows, limits)?.pop().unwrap_or(serde_json::Value::Null))
+}
+
+fn with_function<T>(code: Code<'_>, limits: Limits, body: impl for<'js> FnOnce(&Ctx<'js>, &Function<'js>) -> Result<T, Error>) -> Result<T, Error> {
+    let runtime = Runtime::new().map_err(|e| Error::Execution(e.to_string()))?;
+    runtime.set_memory_limit(limits.memory_bytes);
+    let deadline = Instant::now() + limits.timeout;
+    runtime.set_interrupt_handler(Some(Box::new(move || Instant::now() >= deadline)));
+    let context = Context::full(&runtime).map_err(|e| Error::Execution(e.to_string()))?;
+    context.with(|ctx| {
+        // Sloppy mode, as Snowflake runs functions: its published translators assign undeclared loop
+        // variables (`for (i = 0; …)`).
+        let mut options = EvalOptions::default();
+        options.strict = false;
+        let f: Function = ctx.eval_with_options(code.source(), options).catch(&ctx).map_err(|e| Error::Compile(describe(code, e)))?;
+        body(&ctx, &f)
+    })
+    .map_err(|e| match e {
+        Error::Execution(m) if Instant::now() >= deadline => {
+            Error::Execution(format!("{m} (function {} exceeded its time limit of {} s)", code.name, limits.timeout.as_secs_f64()))
+        }
+        other => other,
+    })
+}
+
+fn execution(code: Code<'_>, e: CaughtError<'_>) -> Error {
+    Error::Execution(describe(code, e))
+}
+
+/// `Uncaught TypeError: cannot read property 'x' of undefined in F at line 2`.
+fn describe(code: Code<'_>, e: CaughtError<'_>) -> String {
+    match e {
+        CaughtError::Exception(ex) => {
+            let name: String = ex.get("name").unwrap_or_else(|_| "Error".into());
+            let message = ex.message().unwrap_or_default();
+            let line = ex.stack().and_then(|s| first_line_number(&s)).map(|l| format!(" at line {}", l.saturating_sub(1).max(1))).unwrap_or_default();
+            format!("Uncaught {name}: {message} in {}{line}", code.name)
+        }
+        CaughtError::Value(v) => {
+            let text = v.as_string().and_then(|s| s.to_string().ok()).or_else(|| v.ctx().json_stringify(v.clone()).ok().flatten().and_then(|s| s.to_string().ok()));
+            format!("Uncaught {} in {}", text.unwrap_or_else(|| "exception".into()), code.name)
+        }
+        CaughtError::Error(e) => format!("{e} in {}", code.name),
+    }
+}
+
+/// The line of the first `<eval>:N` frame of a QuickJS stack (the wrapper adds one line).
+fn first_line_number(stack: &str) -> Option<u32> {
+    let at = stack.find("<eval>:")?;
+    let rest = &stack[at + "<eval>:".len()..];
+    rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+}
+
+fn to_json<'js>(ctx: &Ctx<'js>, code: Code<'_>, v: Value<'js>) -> Result<serde_json::Value, Error> {
+    if v.is_undefined() || v.is_null() {
+        return Ok(serde_json::Value::Null);
+    }
+    let text = ctx.json_stringify(v).catch(ctx).map_err(|e| execution(code, e))?;
+    match text {
+        None => Ok(serde_json::Value::Null),
+        Some(s) => {
+            let s = s.to_string().map_err(|e| Error::Execution(e.to_string()))?;
+            serde_json::from_str(&s).map_err(|e| Error::Execution(format!("the value returned by {} is not JSON: {e}", code.name)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn code<'a>(params: &'a [String], body: &'a str) -> Code<'a> {
+        Code { name: "F", params, body }
+    }
+
+    #[test]
+    fn rows_in_rows_out_with_nulls_as_undefined() {
+        let params = vec!["A".to_string(), "B".to_string()];
+        let c = code(&params, "if (A === undefined) return 'none'; return A + B;");
+        let rows = vec![vec![Some("1".into()), Some("2".into())], vec![None, Some("2".into())], vec![Some("\"x\"".into()), Some("\"y\"".into())]];
+        assert_eq!(run(c, &rows, Limits::default()).unwrap(), vec![json!(3), json!("none"), json!("xy")]);
+    }
+
+    #[test]
+    fn objects_cross_as_json_and_undefined_is_null() {
+        let params = vec!["EVENT".to_string()];
+        let c = code(&params, "var out = []; for (var i = 0; i < EVENT.body.data.length; i++) { out.push(EVENT.body.data[i][1]); } return {body: {TextList: out}, translatorData: EVENT.body.data.length};");
+        let got = call_one(c, &json!({"body": {"data": [[0, "a"], [1, "b"]]}}), Limits::default()).unwrap();
+        assert_eq!(got, json!({"body": {"TextList": ["a", "b"]}, "translatorData": 2}));
+        let none = code(&params, "return;");
+        assert_eq!(call_one(none, &json!({}), Limits::default()).unwrap(), serde_json::Value::Null);
+    }
+
+    #[test]
+    fn syntax_errors_fail_the_check_and_exceptions_name_the_function() {
+        let params = vec!["X".to_string()];
+        assert!(matches!(check(code(&params, "return X +;"), Limits::default()), Err(Error::Compile(m)) if m.contains("SyntaxError")));
+        assert!(check(code(&params, "return X + 1;"), Limits::default()).is_ok());
+        let err = run(code(&params, "return Y;"), &[vec![Some("1".into())]], Limits::default()).unwrap_err();
+        assert!(matches!(&err, Error::Execution(m) if m.starts_with("Uncaught ReferenceError") && m.contains("in F")), "{err}");
+        let thrown = run(code(&params, "throw 'boom';"), &[vec![Some("1".into())]], Limits::default()).unwrap_err();
+        assert_eq!(thrown, Error::Execution("Uncaught boom in F".into()));
+    }
+
+    #[test]
+    fn a_runaway_loop_ends_at_the_time_limit() {
+        let params: Vec<String> = Vec::new();
+        let limits = Limits { timeout: Duration::from_millis(200), ..Limits::default() };
+        let err = run(code(&params, "while (true) {}"), &[vec![]], limits).unwrap_err();
+        assert!(matches!(&err, Error::Execution(m) if m.contains("time limit")), "{err}");
+    }
+
+    #[test]
+    fn each_run_starts_with_fresh_globals() {
+        let params: Vec<String> = Vec::new();
+        // Undeclared assignments work (sloppy mode), and stay within one run.
+        let c = code(&params, "for (i = 0; i < 1; i++) {} if (typeof counter === 'undefined') { counter = 0; } counter += 1; return counter;");
+        assert_eq!(run(c, &[vec![], vec![]], Limits::default()).unwrap(), vec![json!(1), json!(2)]);
+        assert_eq!(run(c, &[vec![]], Limits::default()).unwrap(), vec![json!(1)]);
+    }
+}
