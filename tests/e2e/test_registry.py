@@ -352,3 +352,57 @@ spec:
 $$""")
     assert cur.fetchone()[0] == "Job DERIVED_JOB completed successfully with status: DONE."
     assert "exiting with 0" in one_value(cur, "SELECT SYSTEM$GET_SERVICE_LOGS('derived_job', 0, 'main')")
+
+
+def test_registry_on_a_non_loopback_address_serves_https_trusted_through_certs_d(spcs, tmp_path):
+    """On an address other than loopback Docker speaks only https to a registry: floe serves it with a
+    certificate from its CA and puts the CA in the engine's certs.d (no dockerd restart); login, push,
+    pull and a job pulling from it then work."""
+    from conftest import free_port
+    gateway = docker("network", "inspect", "bridge", "-f", "{{(index .IPAM.Config 0).Gateway}}").strip()
+    host = f"{gateway}:{free_port()}"
+    certs = Path("/etc/docker/certs.d") / host
+    made: list[str] = []
+    try:
+        srv, conn = spcs(FLOE_REGISTRY_LISTEN=host)
+        cur = conn.cursor()
+        cur.execute("SHOW IMAGE REPOSITORIES LIKE 'TUTORIAL_REPOSITORY'")
+        url = dict(zip([d.name for d in cur.description], cur.fetchone()))["repository_url"]
+        assert url == f"{host}/tutorial_db/data_schema/tutorial_repository"
+        assert (certs / "ca.crt").read_text() == (srv.data_dir / "tls" / "ca.pem").read_text()
+        # https with floe's CA; plain http is not served there.
+        import ssl
+        import urllib.error
+        import urllib.request
+        ctx = ssl.create_default_context(cafile=str(certs / "ca.crt"))
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=ctx)).open(f"https://{host}/v2/", timeout=10)
+        assert e.value.code == 401
+        import http.client
+        with pytest.raises((urllib.error.URLError, http.client.HTTPException, OSError)):
+            urllib.request.build_opener(urllib.request.ProxyHandler({})).open(f"http://{host}/v2/", timeout=10)
+        cfg = docker_login(tmp_path, "docker-remote", host, ADMIN_USER, ADMIN_PASSWORD)
+        image = f"{url}/remote_image:v1"
+        derived = tmp_path / "context"
+        derived.mkdir()
+        base = f"{url}/remote_base:v1"
+        push_unique(cfg, base, made)
+        (derived / "Dockerfile").write_text(f'FROM {base}\nENTRYPOINT ["/bin/floe-testimg", "exit", "0"]\n')
+        made.append(image)
+        assert cli(cfg, "build", "-t", image, str(derived)).returncode == 0
+        assert cli(cfg, "push", image).returncode == 0
+        docker("rmi", image)
+        pull = cli(cfg, "pull", image)
+        assert pull.returncode == 0, pull
+        docker("rmi", image)
+        cur.execute("""EXECUTE JOB SERVICE IN COMPUTE POOL tutorial_compute_pool NAME = remote_job FROM SPECIFICATION $$
+spec:
+  containers:
+  - name: main
+    image: /tutorial_db/data_schema/tutorial_repository/remote_image:v1
+$$""")
+        assert cur.fetchone()[0] == "Job REMOTE_JOB completed successfully with status: DONE."
+    finally:
+        for tag in made:
+            docker("rmi", "-f", tag, check=False)
+        shutil.rmtree(certs, ignore_errors=True)

@@ -100,7 +100,7 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         info!(from = store.format_found(), to = store::FORMAT_VERSION, "migrated data dir format");
     }
     let registry_listener = bind_beside(&args, args.registry_listen.as_deref(), 1, "registry").await?;
-    let registry_addr = registry_listener.local_addr()?;
+    let registry_addr = advertised(registry_listener.local_addr()?);
     let ingress_listener = bind_beside(&args, args.ingress_listen.as_deref(), 2, "ingress").await?;
     let ingress_addr = ingress_listener.local_addr()?;
     let config = sql::EngineConfig {
@@ -140,12 +140,21 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     engine.set_image_store(Arc::new(crate::image_registry::RegistryImages(image_registry.clone())));
     crate::image_registry::collect(&image_registry).await;
     let registry_app = image_registry.router();
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(registry_listener, registry_app).await {
-            warn!(error = %e, "registry listener stopped");
+    let scheme = match registry_tls(&args.data_dir, &engine.config().registry_address)? {
+        None => {
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(registry_listener, registry_app).await {
+                    warn!(error = %e, "registry listener stopped");
+                }
+            });
+            "http"
         }
-    });
-    println!("floe image registry on {registry_addr} (repository URLs: {})", engine.config().registry_address);
+        Some(acceptor) => {
+            tokio::spawn(serve_tls(registry_listener, acceptor, registry_app));
+            "https"
+        }
+    };
+    println!("floe image registry on {scheme}://{registry_addr} (repository URLs: {})", engine.config().registry_address);
     // The ingress: public endpoints by host name, floe's sessions and service roles.
     let ingress_authority = crate::ingress_authority::FloeIngress { engine: engine.clone(), sessions: sessions.clone(), next: Default::default() };
     let ingress_app = ingress::Ingress::new(Arc::new(ingress_authority)).router();
@@ -288,7 +297,7 @@ async fn start_control_plane(
                 match tokio::net::TcpListener::bind((gw.as_str(), tls_port)).await {
                     Ok(l) => {
                         info!(address = %format!("{gw}:{tls_port}"), "listening for containers over https");
-                        tokio::spawn(serve_tls(l, acceptor.clone(), app.clone()));
+                        tokio::spawn(serve_tls_protocol(l, acceptor.clone(), app.clone()));
                     }
                     Err(e) => warn!(address = %gw, error = %e, "cannot listen for containers over https"),
                 }
@@ -365,9 +374,67 @@ fn container_tls(data_dir: &std::path::Path) -> anyhow::Result<Option<(control::
     Ok(Some((control::ContainerTls { host: CONTAINER_HOST.into(), port, ca_file: dir.join("ca.pem"), bundle_file }, acceptor)))
 }
 
-/// Serves the protocol over TLS on one listener.
+/// The address a listener is reached at: its own, or for an unspecified one (`0.0.0.0`) the machine's
+/// address on its default route (the one other hosts reach it by), else loopback.
+fn advertised(bound: std::net::SocketAddr) -> std::net::SocketAddr {
+    if !bound.ip().is_unspecified() {
+        return bound;
+    }
+    // Connecting a UDP socket sends nothing; it only picks the route and so the local address.
+    let ip = std::net::UdpSocket::bind(("0.0.0.0", 0))
+        .and_then(|s| s.connect(("192.0.2.1", 9)).map(|_| s))
+        .and_then(|s| s.local_addr())
+        .map(|a| a.ip())
+        .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
+    std::net::SocketAddr::new(ip, bound.port())
+}
+
+/// Where the Docker engine looks for registries' CAs (`<dir>/<host:port>/ca.crt`, read on every
+/// connection, so no restart of dockerd). `FLOE_DOCKER_CERTS_DIR` changes it.
+const DOCKER_CERTS_DIR: &str = "/etc/docker/certs.d";
+
+/// The registry on an address other than loopback: Docker speaks https to every registry except those
+/// on 127.0.0.0/8 (and its `insecure-registries`), so floe serves it with a certificate for that host
+/// signed by its CA (`<data-dir>/tls`) and puts the CA where the engine trusts it for that registry.
+/// None on loopback (plain http, no change to the engine).
+fn registry_tls(data_dir: &std::path::Path, address: &str) -> anyhow::Result<Option<tls::TlsAcceptor>> {
+    let host = match address.rsplit_once(':') {
+        Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) => h,
+        _ => address,
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let loopback = host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if loopback {
+        return Ok(None);
+    }
+    let dir = std::fs::canonicalize(data_dir)?.join("tls");
+    let authority = tls::Authority::load_or_create(&dir)?;
+    let acceptor = authority.acceptor(&[host.to_string(), "localhost".into(), "127.0.0.1".into()])?;
+    let certs = std::env::var("FLOE_DOCKER_CERTS_DIR").ok().filter(|d| !d.is_empty()).unwrap_or_else(|| DOCKER_CERTS_DIR.into());
+    let target = std::path::Path::new(&certs).join(address);
+    let written = std::fs::create_dir_all(&target).and_then(|_| {
+        let tmp = target.join("ca.crt.tmp");
+        std::fs::write(&tmp, authority.ca_pem())?;
+        std::fs::rename(&tmp, target.join("ca.crt"))
+    });
+    match written {
+        Ok(()) => info!(registry = %address, ca = %target.join("ca.crt").display(), "registry serves https; its CA is trusted by the Docker engine"),
+        Err(e) => warn!(
+            registry = %address, error = %e,
+            "registry serves https, but its CA could not be put in the engine's certs.d: copy {} to {}/ca.crt",
+            dir.join("ca.pem").display(), target.display()
+        ),
+    }
+    Ok(Some(acceptor))
+}
+
+/// Serves the protocol over TLS on one listener (containers' front door).
+async fn serve_tls_protocol(listener: tokio::net::TcpListener, acceptor: tls::TlsAcceptor, app: axum::Router) {
+    serve_tls(listener, acceptor, app.layer(axum::Extension(protocol::ViaTls))).await
+}
+
+/// Serves an app over TLS on one listener.
 async fn serve_tls(listener: tokio::net::TcpListener, acceptor: tls::TlsAcceptor, app: axum::Router) {
-    let app = app.layer(axum::Extension(protocol::ViaTls));
     loop {
         let (tcp, _) = match listener.accept().await {
             Ok(conn) => conn,
