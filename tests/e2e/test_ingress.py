@@ -18,7 +18,7 @@ import shutil
 import pytest
 import requests
 
-from test_containers import docker, images, one, spcs  # noqa: F401  (fixtures)
+from test_containers import docker, images, one, spcs, wait_for  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.skipif(os.environ.get("FLOE_TEST_DOCKER") != "1",
                                 reason="Docker tests run with FLOE_TEST_DOCKER=1")
@@ -235,6 +235,12 @@ def test_ingress_in_a_browser(spcs):
         browser.find_element(By.ID, "input").send_keys("hello")
         browser.find_element(By.ID, "submit").click()
         assert wait.until(ec.presence_of_element_located((By.ID, "output"))).text == "Bob said hello"
+        # A page that opens a WebSocket to its own origin: the upgrade goes through the ingress (session
+        # cookie, same origin) to the container and the reply comes back.
+        browser.get(f"http://{url}/ws-page")
+        wait.until(lambda b: b.title in ("ws:done", "ws:error"))
+        assert browser.title == "ws:done"
+        assert browser.find_element(By.ID, "reply").text == "Bob heard hello over a websocket"
         # Logging out sends the browser back to the login page.
         browser.get(f"http://{url}/sfc-endpoint/logout")
         wait.until(ec.presence_of_element_located((By.ID, "sign-in")))
@@ -243,3 +249,50 @@ def test_ingress_in_a_browser(spcs):
         assert "sfc-floe-session" not in {ck["name"] for ck in browser.get_cookies()}
     finally:
         browser.quit()
+
+
+def ws_handshake(srv, host: str, extra: str) -> tuple[str, "socket.socket"]:
+    """A raw WebSocket handshake to the ingress; returns the response head and the socket."""
+    import socket
+    sock = socket.create_connection(("127.0.0.1", srv.ingress_port), timeout=30)
+    sock.sendall((f"GET /ws HTTP/1.1\r\nHost: {host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                  f"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n").encode())
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        chunk = sock.recv(1)
+        if not chunk:
+            break
+        head += chunk
+    return head.decode(), sock
+
+
+def ws_text(sock, text: str) -> str:
+    """Sends one masked text frame and reads the one text frame answered (short messages)."""
+    data = text.encode()
+    mask = os.urandom(4)
+    sock.sendall(bytes([0x81, 0x80 | len(data)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data)))
+    head = sock.recv(2)
+    assert head[0] == 0x81 and head[1] < 126, head
+    body = b""
+    while len(body) < head[1]:
+        body += sock.recv(head[1] - len(body))
+    return body.decode()
+
+
+def test_websockets_through_the_ingress(spcs):
+    srv, c, url = start_ui_service(spcs)
+    cur = c.cursor()
+    token = pat(cur, "admin")
+    head, sock = ws_handshake(srv, url, f'Authorization: Snowflake Token="{token}"\r\n')
+    with sock:
+        assert head.startswith("HTTP/1.1 101"), head
+        # The container's own handshake answer, computed from the key (RFC 6455's example).
+        assert "sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo=" in head.lower(), head
+        assert ws_text(sock, "first") == "Bob heard first"
+        assert ws_text(sock, "second") == "Bob heard second"
+    # No credentials: refused by the ingress, never upgraded.
+    head, sock = ws_handshake(srv, url, "")
+    sock.close()
+    assert head.startswith("HTTP/1.1 401"), head
+    wait_for(lambda: "websocket message: second" in one(cur, "SELECT SYSTEM$GET_SERVICE_LOGS('echo_service', 0, 'echo')"),
+             what="the container's log of the messages")

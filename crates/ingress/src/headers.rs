@@ -145,6 +145,23 @@ fn connection_tokens(headers: &HeaderMap) -> Vec<String> {
     headers.get_all(header::CONNECTION).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).map(|t| t.trim().to_ascii_lowercase()).filter(|t| !t.is_empty()).collect()
 }
 
+/// The protocol a request asks to switch to (`Connection: upgrade` with `Upgrade: websocket`), lower case.
+pub fn upgrade_protocol(headers: &HeaderMap) -> Option<String> {
+    if !connection_tokens(headers).iter().any(|t| t == "upgrade") {
+        return None;
+    }
+    headers.get(header::UPGRADE).and_then(|v| v.to_str().ok()).map(|v| v.trim().to_ascii_lowercase()).filter(|v| !v.is_empty())
+}
+
+/// Puts back the hop-by-hop pair an upgrade needs on the next hop (`request_headers` and
+/// `response_headers` strip them).
+pub fn set_upgrade(headers: &mut HeaderMap, protocol: &str) {
+    if let Ok(v) = HeaderValue::from_str(protocol) {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        headers.insert(header::UPGRADE, v);
+    }
+}
+
 /// Whether a response's content type is one the ingress refuses to serve.
 pub fn is_executable(headers: &HeaderMap) -> bool {
     let Some(ct) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else { return false };

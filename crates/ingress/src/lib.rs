@@ -3,7 +3,8 @@
 //! a request is routed by its `Host` header to a READY instance of that endpoint's service, after the
 //! caller is authenticated (a session cookie from the login page, or `Authorization: Snowflake
 //! Token="…"` with a programmatic access token or a connector session token) and authorised (a role
-//! holding a service role that covers the endpoint). Headers are rewritten as `headers.rs` says.
+//! holding a service role that covers the endpoint). Headers are rewritten as `headers.rs` says. An
+//! upgrade (WebSocket) the container accepts with 101 becomes a spliced pair of connections.
 //!
 //! The crate knows no users, sessions, catalog or Docker: `IngressAuthority` (implemented by the floe
 //! binary) answers which endpoint a host names, who a credential belongs to, whether they may use the
@@ -186,11 +187,13 @@ async fn serve(ingress: &Ingress, request: Request) -> Result<Response<Body>, In
         return Err(IngressError::Unauthenticated);
     };
     let origin = request.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let upgrade = headers::upgrade_protocol(request.headers());
+    // A cookie rides along on any cross-site request: only reads may come from another origin, and no
+    // WebSocket (a GET that opens a two-way channel: cross-site WebSocket hijacking).
     if matches!(credential, Some(Credential::Cookie(_)))
         && let Some(origin) = &origin
         && !same_origin(origin, &host)
-        && request.method() != Method::GET
-        && request.method() != Method::HEAD
+        && (upgrade.is_some() || (request.method() != Method::GET && request.method() != Method::HEAD))
     {
         return Err(IngressError::CookieCors);
     }
@@ -199,12 +202,17 @@ async fn serve(ingress: &Ingress, request: Request) -> Result<Response<Body>, In
         Refusal::Forbidden => IngressError::Forbidden,
         Refusal::Unavailable(why) => IngressError::Unavailable(why),
     })?;
+    let mut request = request;
+    let client_upgrade = upgrade.as_ref().map(|_| hyper::upgrade::on(&mut request));
     let (parts, body) = request.into_parts();
     let path_and_query = parts.uri.path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
     let uri: Uri = format!("{base}{path_and_query}").parse().map_err(|_| IngressError::BadRequest("The request's path is not valid"))?;
     let mut upstream_request = axum::http::Request::builder().method(parts.method.clone()).uri(uri).body(body).map_err(|_| IngressError::BadRequest("The request is not valid"))?;
     *upstream_request.headers_mut() = headers::request_headers(&parts.headers, &principal.user, &host);
-    let response = match tokio::time::timeout(RESPONSE_TIMEOUT, ingress.client.request(upstream_request)).await {
+    if let Some(protocol) = &upgrade {
+        headers::set_upgrade(upstream_request.headers_mut(), protocol);
+    }
+    let mut response = match tokio::time::timeout(RESPONSE_TIMEOUT, ingress.client.request(upstream_request)).await {
         Err(_) => return Err(IngressError::Timeout),
         Ok(Err(e)) => return Err(IngressError::BadGateway(e.to_string())),
         Ok(Ok(r)) => r,
@@ -212,12 +220,39 @@ async fn serve(ingress: &Ingress, request: Request) -> Result<Response<Body>, In
     if headers::is_executable(response.headers()) {
         return Err(IngressError::ExecutableContent);
     }
+    let switched = match (client_upgrade, &upgrade) {
+        (Some(client), Some(protocol)) if response.status() == StatusCode::SWITCHING_PROTOCOLS => {
+            let container = hyper::upgrade::on(&mut response);
+            tokio::spawn(splice(client, container));
+            Some(protocol.clone())
+        }
+        _ => None,
+    };
     let (up, body) = response.into_parts();
     let mut out = Response::new(Body::new(body));
     *out.status_mut() = up.status;
     *out.headers_mut() = headers::response_headers(&up.headers);
+    if let Some(protocol) = switched {
+        headers::set_upgrade(out.headers_mut(), &protocol);
+    }
     headers::apply_cors(out.headers_mut(), origin.as_deref(), endpoint.cors.as_ref());
     Ok(out)
+}
+
+/// After a 101, the two upgraded connections (client and container) are copied into each other until
+/// either side closes: WebSockets (and any other upgrade the container accepts) pass through untouched.
+async fn splice(client: hyper::upgrade::OnUpgrade, container: hyper::upgrade::OnUpgrade) {
+    let (client, container) = tokio::join!(client, container);
+    match (client, container) {
+        (Ok(client), Ok(container)) => {
+            let mut client = hyper_util::rt::TokioIo::new(client);
+            let mut container = hyper_util::rt::TokioIo::new(container);
+            if let Err(e) = tokio::io::copy_bidirectional(&mut client, &mut container).await {
+                tracing::debug!(error = %e, "ingress: upgraded connection ended");
+            }
+        }
+        (c, u) => tracing::debug!(client = c.is_ok(), container = u.is_ok(), "ingress: upgrade failed"),
+    }
 }
 
 /// Whether `origin` is the endpoint's own (`http://<host>`).

@@ -171,3 +171,77 @@ async fn proxied_requests() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(!body.contains("rm -rf"));
 }
+
+/// A container accepting an upgrade on `/ws`: 101, then every byte back in upper case.
+async fn upgrading_upstream() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = axum::Router::new().route(
+        "/ws",
+        axum::routing::get(|mut request: Request<Body>| async move {
+            assert_eq!(request.headers()["upgrade"], "websocket", "the upgrade reaches the container");
+            assert_eq!(request.headers()["sf-context-current-user"], "ALICE");
+            let on = hyper::upgrade::on(&mut request);
+            tokio::spawn(async move {
+                let mut io = hyper_util::rt::TokioIo::new(on.await.unwrap());
+                let mut buf = [0u8; 1024];
+                loop {
+                    let n = io.read(&mut buf).await.unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    io.write_all(&buf[..n].to_ascii_uppercase()).await.unwrap();
+                }
+            });
+            axum::http::Response::builder().status(101).header("connection", "upgrade").header("upgrade", "websocket").header("sec-websocket-accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=").body(Body::empty()).unwrap()
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+/// Sends a raw upgrade request to the ingress on a real socket; returns the response head and the
+/// stream.
+async fn raw_upgrade(addr: std::net::SocketAddr, extra: &str) -> (String, tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!("GET /ws HTTP/1.1\r\nHost: {HOST}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n");
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut got = Vec::new();
+    let mut byte = [0u8; 1];
+    while !got.ends_with(b"\r\n\r\n") {
+        assert_eq!(stream.read(&mut byte).await.unwrap(), 1, "connection closed in the head: {}", String::from_utf8_lossy(&got));
+        got.push(byte[0]);
+    }
+    (String::from_utf8(got).unwrap().to_ascii_lowercase(), stream)
+}
+
+#[tokio::test]
+async fn websockets_are_spliced_through_to_the_container_and_cookies_stay_same_origin() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = Ingress::new(Arc::new(Fake { upstream: upgrading_upstream().await })).router();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let (head, mut stream) = raw_upgrade(addr, "Authorization: Snowflake Token=\"pat-alice\"\r\n").await;
+    assert!(head.starts_with("http/1.1 101"), "{head}");
+    assert!(head.contains("upgrade: websocket") && head.contains("connection: upgrade"), "{head}");
+    assert!(head.contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo="), "{head}");
+    for message in ["hello", "second frame"] {
+        stream.write_all(message.as_bytes()).await.unwrap();
+        let mut buf = vec![0u8; message.len()];
+        stream.read_exact(&mut buf).await.unwrap();
+        assert_eq!(buf, message.to_uppercase().as_bytes());
+    }
+
+    // Without credentials: refused before the container sees it.
+    let (head, _) = raw_upgrade(addr, "").await;
+    assert!(head.starts_with("http/1.1 401"), "{head}");
+    // A session cookie from another site's page may not open a WebSocket; from the endpoint's own it may.
+    let (head, _) = raw_upgrade(addr, "Cookie: sfc-floe-session=session-alice\r\nOrigin: http://evil.example\r\n").await;
+    assert!(head.starts_with("http/1.1 403"), "{head}");
+    let (head, _) = raw_upgrade(addr, &format!("Cookie: sfc-floe-session=session-alice\r\nOrigin: http://{HOST}\r\n")).await;
+    assert!(head.starts_with("http/1.1 101"), "{head}");
+}

@@ -4,7 +4,9 @@
 //! tests, with std only (no async runtime, no HTTP library):
 //!
 //! - `echo-server`: the tutorial's echo service on $SERVER_PORT (8000): `POST /echo` answers
-//!   `{"data": [[0, "Hello"]]}` with `{"data": [[0, "<CHARACTER_NAME> said Hello"]]}`; `GET /healthcheck`.
+//!   `{"data": [[0, "Hello"]]}` with `{"data": [[0, "<CHARACTER_NAME> said Hello"]]}`; `GET /healthcheck`;
+//!   `GET /ui` (the tutorial's page); `GET /ws` (a WebSocket answering each text message with
+//!   `<CHARACTER_NAME> heard <message>`) and `GET /ws-page` (a page that talks to it, for the browser test).
 //! - `async-server`: the reference asynchronous remote service (examples/async-remote-service):
 //!   POST answers 202 and hands the batch to a worker, GET answers 202 until the batch is done, then
 //!   200 with its rows; see async_service.rs.
@@ -191,6 +193,26 @@ fn echo_server() -> i32 {
                     page.len()
                 );
             }
+            ("GET", "/ws") => match headers.iter().find(|(k, _)| k == "sec-websocket-key") {
+                Some((_, key)) => {
+                    use base64::Engine as _;
+                    use sha1::Digest as _;
+                    let accept = base64::engine::general_purpose::STANDARD.encode(sha1::Sha1::digest(format!("{key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11").as_bytes()));
+                    let _ = write!(stream, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n");
+                    let name = name.clone();
+                    std::thread::spawn(move || websocket_echo(stream, &name));
+                }
+                None => respond(&mut stream, "400 Bad Request", "\"not a WebSocket handshake\""),
+            },
+            ("GET", "/ws-page") => {
+                let page = "<!DOCTYPE html><html><head><title>ws:connecting</title></head><body><p id=\"reply\"></p><script>\
+                    var ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws');\
+                    ws.onopen = function () { ws.send('hello over a websocket'); };\
+                    ws.onmessage = function (e) { document.getElementById('reply').textContent = e.data; document.title = 'ws:done'; };\
+                    ws.onerror = function () { document.title = 'ws:error'; };\
+                    </script></body></html>";
+                let _ = write!(stream, "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}", page.len());
+            }
             // What the service received: the request's headers as JSON (ingress tests), with headers the
             // ingress must strip.
             (_, "/headers") => {
@@ -222,6 +244,74 @@ fn echo_server() -> i32 {
         let _ = std::io::stdout().flush();
     }
     0
+}
+
+/// RFC 6455 frames after the handshake: each text or binary message is answered with a text frame
+/// `<name> heard <message>`, a ping with a pong, a close with a close.
+fn websocket_echo(mut stream: TcpStream, name: &str) {
+    let read_frame = |stream: &mut TcpStream| -> Option<(u8, Vec<u8>)> {
+        let mut head = [0u8; 2];
+        stream.read_exact(&mut head).ok()?;
+        let opcode = head[0] & 0x0f;
+        let masked = head[1] & 0x80 != 0;
+        let mut len = (head[1] & 0x7f) as u64;
+        if len == 126 {
+            let mut ext = [0u8; 2];
+            stream.read_exact(&mut ext).ok()?;
+            len = u16::from_be_bytes(ext) as u64;
+        } else if len == 127 {
+            let mut ext = [0u8; 8];
+            stream.read_exact(&mut ext).ok()?;
+            len = u64::from_be_bytes(ext);
+        }
+        let mut mask = [0u8; 4];
+        if masked {
+            stream.read_exact(&mut mask).ok()?;
+        }
+        let mut payload = vec![0u8; usize::try_from(len).ok().filter(|l| *l <= 1 << 20)?];
+        stream.read_exact(&mut payload).ok()?;
+        if masked {
+            for (i, b) in payload.iter_mut().enumerate() {
+                *b ^= mask[i % 4];
+            }
+        }
+        Some((opcode, payload))
+    };
+    let send = |stream: &mut TcpStream, opcode: u8, payload: &[u8]| -> bool {
+        let mut frame = vec![0x80 | opcode];
+        match payload.len() {
+            n if n < 126 => frame.push(n as u8),
+            n if n <= u16::MAX as usize => {
+                frame.push(126);
+                frame.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                frame.push(127);
+                frame.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        frame.extend_from_slice(payload);
+        stream.write_all(&frame).is_ok()
+    };
+    while let Some((opcode, payload)) = read_frame(&mut stream) {
+        let ok = match opcode {
+            1 | 2 => {
+                let text = String::from_utf8_lossy(&payload);
+                println!("echo-service: websocket message: {text}");
+                let _ = std::io::stdout().flush();
+                send(&mut stream, 1, format!("{name} heard {text}").as_bytes())
+            }
+            9 => send(&mut stream, 10, &payload),
+            8 => {
+                send(&mut stream, 8, &payload);
+                false
+            }
+            _ => true,
+        };
+        if !ok {
+            break;
+        }
+    }
 }
 
 /// `application/x-www-form-urlencoded` value decoding (`+` and `%XX`).
