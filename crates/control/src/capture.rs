@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use driver::{RunState, RuntimeDriver, Stream};
 use futures::StreamExt;
-use store::{LogRecord, LogStore};
+use store::{LogLine, LogSource, LogStore};
 
 use crate::labels;
 
@@ -46,18 +46,14 @@ impl Meta {
 }
 
 impl Meta {
-    fn record(&self, run: u32, line: driver::LogLine) -> LogRecord {
-        LogRecord {
-            ts_ns: line.ts_ns,
-            service: self.service.clone(),
-            service_uid: self.uid.clone(),
-            instance: self.instance,
-            container: self.container.clone(),
-            run,
-            stream: if line.stream == Stream::Stdout { 0 } else { 1 },
-            body: cut(line.text),
-        }
+    /// The store's source of this container's run `run`.
+    fn source(&self, run: u32) -> LogSource {
+        LogSource { service: self.service.clone(), service_uid: self.uid.clone(), instance: self.instance, container: self.container.clone(), run }
     }
+}
+
+fn line(line: driver::LogLine) -> LogLine {
+    LogLine { ts_ns: line.ts_ns, stream: if line.stream == Stream::Stdout { 0 } else { 1 }, body: cut(line.text) }
 }
 
 fn cut(mut s: String) -> String {
@@ -71,11 +67,12 @@ fn cut(mut s: String) -> String {
     s
 }
 
-async fn store(logs: &Arc<LogStore>, id: &str, batch: Vec<LogRecord>) {
+async fn store(logs: &Arc<LogStore>, id: &str, source: &Arc<LogSource>, batch: Vec<LogLine>) {
     let Some(last) = batch.last().map(|r| r.ts_ns) else { return };
     let logs = logs.clone();
     let id = id.to_string();
-    let res = tokio::task::spawn_blocking(move || logs.append(&batch, Some((&id, last)))).await;
+    let source = source.clone();
+    let res = tokio::task::spawn_blocking(move || logs.append_lines(&source, &batch, Some((&id, last)))).await;
     if let Ok(Err(e)) | Err(e) = res.map_err(|e| store::Error::Corrupt(e.to_string())) {
         tracing::warn!(error = %e, "cannot store container output");
     }
@@ -92,13 +89,13 @@ pub(crate) async fn run(
     let mut cursor = logs.cursor(&id).ok().flatten();
     loop {
         let Ok(Some(info)) = driver.inspect(&id).await else { break };
-        let run_no = meta.run_base + info.restart_count;
+        let source = Arc::new(meta.source(meta.run_base + info.restart_count));
         let finished = info.state == RunState::Exited;
         let since = cursor.map(|c| c + 1).unwrap_or(0);
         // Lines come in chunks of what the stream has ready; a batch is stored when it is full or
         // when BATCH_WAIT has passed since its first line (one timer per batch, not per line).
         let mut chunks = driver.logs(&id, since, !finished).ready_chunks(BATCH_LINES);
-        let mut batch: Vec<LogRecord> = Vec::new();
+        let mut batch: Vec<LogLine> = Vec::new();
         let mut deadline: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
         loop {
             let next = match deadline.as_mut() {
@@ -107,7 +104,7 @@ pub(crate) async fn run(
                     n = chunks.next() => n,
                     _ = d.as_mut() => {
                         deadline = None;
-                        store(&logs, &id, std::mem::take(&mut batch)).await;
+                        store(&logs, &id, &source, std::mem::take(&mut batch)).await;
                         continue;
                     }
                 },
@@ -116,9 +113,9 @@ pub(crate) async fn run(
             let mut failed = false;
             for item in chunk {
                 match item {
-                    Ok(line) => {
-                        cursor = Some(line.ts_ns);
-                        batch.push(meta.record(run_no, line));
+                    Ok(l) => {
+                        cursor = Some(l.ts_ns);
+                        batch.push(line(l));
                     }
                     Err(e) => {
                         tracing::debug!(%id, error = %e, "log stream error");
@@ -132,12 +129,12 @@ pub(crate) async fn run(
             }
             if batch.len() >= BATCH_LINES {
                 deadline = None;
-                store(&logs, &id, std::mem::take(&mut batch)).await;
+                store(&logs, &id, &source, std::mem::take(&mut batch)).await;
             } else if deadline.is_none() && !batch.is_empty() {
                 deadline = Some(Box::pin(tokio::time::sleep(BATCH_WAIT)));
             }
         }
-        store(&logs, &id, batch).await;
+        store(&logs, &id, &source, batch).await;
         if finished {
             break;
         }
@@ -148,12 +145,8 @@ pub(crate) async fn run(
                 // Exited: one more pass without following reads anything the stream missed.
                 let since = cursor.map(|c| c + 1).unwrap_or(0);
                 let rest: Vec<_> = driver.logs(&id, since, false).collect().await;
-                let batch: Vec<LogRecord> = rest
-                    .into_iter()
-                    .filter_map(Result::ok)
-                    .map(|line| meta.record(run_no, line))
-                    .collect();
-                store(&logs, &id, batch).await;
+                let batch: Vec<LogLine> = rest.into_iter().filter_map(Result::ok).map(line).collect();
+                store(&logs, &id, &source, batch).await;
                 // A service container that exited is restarted by the runtime unless floe stopped it;
                 // keep watching briefly in case it comes back.
                 tokio::time::sleep(Duration::from_millis(200)).await;

@@ -20,6 +20,6 @@ mod store;
 pub use catalog::{Catalog, Column, Database, ObjectInfo, Schema, Segment, Table, TableData, TableDef, TableKind};
 pub use dir::{DataDir, FORMAT_VERSION};
 pub use error::{Error, Result};
-pub use logs::{JobRecord, LogQuery, LogRecord, LogStore};
+pub use logs::{JobRecord, LogLine, LogQuery, LogRecord, LogSource, LogStore};
 pub use segment::{NewSegment, Payload};
 pub use store::{Op, Store, StoreStats};

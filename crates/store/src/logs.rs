@@ -11,7 +11,14 @@
 //! Capture cursors (the last timestamp read per runtime container id) are written in the same
 //! transaction as the lines they cover, so a restarted floe resumes exactly where it stopped: no line
 //! is stored twice and none is skipped.
+//!
+//! Who wrote a line (service, instance, container, run) is a row of `sources`; each line carries only
+//! that row's integer id, so a line costs its timestamp, stream and text plus two integer index
+//! entries (`logs_by_source`, `logs_by_time`), not a copy of four text fields and a text index.
+//! `user_version` 1 is this layout; a version-0 file (one table with the text columns) is migrated
+//! when opened.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use parking_lot::Mutex;
@@ -34,6 +41,32 @@ pub struct LogRecord {
     pub container: String,
     /// Run of the container: 0 for the first, +1 per restart.
     pub run: u32,
+    /// 0 = stdout, 1 = stderr, 2 = platform event.
+    pub stream: u8,
+    /// The line (or the event's JSON).
+    pub body: String,
+}
+
+/// Who wrote a batch of lines: one run of one container of one service instance.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LogSource {
+    /// `DB.SCHEMA.NAME` of the service or job.
+    pub service: String,
+    /// The service's unique id.
+    pub service_uid: String,
+    /// Instance id (0-based).
+    pub instance: u32,
+    /// Container name from the spec.
+    pub container: String,
+    /// Run of the container.
+    pub run: u32,
+}
+
+/// One line of a source (`append_lines`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogLine {
+    /// Nanoseconds since the Unix epoch.
+    pub ts_ns: i64,
     /// 0 = stdout, 1 = stderr, 2 = platform event.
     pub stream: u8,
     /// The line (or the event's JSON).
@@ -77,9 +110,118 @@ fn log_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<LogRecord> {
 
 /// The log store. Cheap to share behind an `Arc`.
 pub struct LogStore {
-    writer: Mutex<Connection>,
+    writer: Mutex<Writer>,
     reader: Mutex<Connection>,
 }
+
+/// The writing connection and the ids of the sources it has seen (cleared when `purge` may have
+/// removed some).
+struct Writer {
+    conn: Connection,
+    sources: HashMap<LogSource, i64>,
+}
+
+/// The layout of the current version (`user_version` 1).
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS sources(
+         id INTEGER PRIMARY KEY,
+         service TEXT NOT NULL,
+         service_uid TEXT NOT NULL,
+         instance INTEGER NOT NULL,
+         container TEXT NOT NULL,
+         run INTEGER NOT NULL,
+         UNIQUE(service_uid, instance, container, run));
+     CREATE TABLE IF NOT EXISTS logs(
+         id INTEGER PRIMARY KEY,
+         ts_ns INTEGER NOT NULL,
+         source INTEGER NOT NULL,
+         stream INTEGER NOT NULL,
+         body TEXT NOT NULL);
+     CREATE INDEX IF NOT EXISTS logs_by_source ON logs(source, id);
+     CREATE INDEX IF NOT EXISTS logs_by_time ON logs(ts_ns);
+     CREATE TABLE IF NOT EXISTS cursors(container_id TEXT PRIMARY KEY, ts_ns INTEGER NOT NULL);
+     CREATE TABLE IF NOT EXISTS resources(service_uid TEXT PRIMARY KEY, owner TEXT NOT NULL, attrs TEXT NOT NULL);
+     CREATE TABLE IF NOT EXISTS jobs(
+         uid TEXT PRIMARY KEY,
+         owner TEXT NOT NULL,
+         created_ms INTEGER NOT NULL,
+         completed_ms INTEGER,
+         deleted_ms INTEGER,
+         status TEXT NOT NULL,
+         message TEXT,
+         instance_statuses TEXT,
+         fixed TEXT NOT NULL);
+     CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs(owner, created_ms);";
+
+/// Brings a file of any earlier layout to the current one, in one transaction.
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version >= 1 {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    let old_layout: bool = tx.query_row("SELECT count(*) FROM pragma_table_info('logs') WHERE name = 'service_uid'", [], |r| r.get::<_, i64>(0))? > 0;
+    if old_layout {
+        // Version 0: every line carried its service, uid, instance, container and run as text.
+        tx.execute_batch(
+            "ALTER TABLE logs RENAME TO logs_v0;
+             DROP INDEX IF EXISTS logs_by_container;
+             DROP INDEX IF EXISTS logs_by_time;",
+        )?;
+        tx.execute_batch(SCHEMA)?;
+        tx.execute_batch(
+            "INSERT INTO sources(service, service_uid, instance, container, run)
+                 SELECT min(service), service_uid, instance, container, run FROM logs_v0
+                 GROUP BY service_uid, instance, container, run ORDER BY min(id);
+             INSERT INTO logs(id, ts_ns, source, stream, body)
+                 SELECT l.id, l.ts_ns, s.id, l.stream, l.body FROM logs_v0 l
+                 JOIN sources s ON s.service_uid = l.service_uid AND s.instance = l.instance
+                               AND s.container = l.container AND s.run = l.run
+                 ORDER BY l.id;
+             DROP TABLE logs_v0;",
+        )?;
+    } else {
+        tx.execute_batch(SCHEMA)?;
+    }
+    tx.execute_batch("PRAGMA user_version = 1")?;
+    tx.commit()?;
+    Ok(())
+}
+
+impl Writer {
+    /// The id of a source, created on first sight.
+    fn source_id(&mut self, source: &LogSource) -> Result<i64> {
+        if let Some(id) = self.sources.get(source) {
+            return Ok(*id);
+        }
+        self.conn
+            .prepare_cached(
+                "INSERT INTO sources(service, service_uid, instance, container, run) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(service_uid, instance, container, run) DO NOTHING",
+            )?
+            .execute(params![source.service, source.service_uid, source.instance, source.container, source.run])?;
+        let id: i64 = self.conn.prepare_cached("SELECT id FROM sources WHERE service_uid = ?1 AND instance = ?2 AND container = ?3 AND run = ?4")?.query_row(
+            params![source.service_uid, source.instance, source.container, source.run],
+            |r| r.get(0),
+        )?;
+        self.sources.insert(source.clone(), id);
+        Ok(id)
+    }
+}
+
+/// Moves a capture cursor forward (never back), inside the caller's transaction.
+fn move_cursor(tx: &rusqlite::Transaction<'_>, cursor: Option<(&str, i64)>) -> Result<()> {
+    if let Some((id, ts)) = cursor {
+        tx.prepare_cached(
+            "INSERT INTO cursors(container_id, ts_ns) VALUES (?1, ?2)
+             ON CONFLICT(container_id) DO UPDATE SET ts_ns = max(ts_ns, excluded.ts_ns)",
+        )?
+        .execute(params![id, ts])?;
+    }
+    Ok(())
+}
+
+/// The columns of a `LogRecord`, from `logs l JOIN sources s`.
+const RECORD_COLUMNS: &str = "l.ts_ns, s.service, s.service_uid, s.instance, s.container, s.run, l.stream, l.body";
 
 fn open(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path)?;
@@ -90,57 +232,47 @@ fn open(path: &Path) -> Result<Connection> {
 }
 
 impl LogStore {
-    /// Opens (creating) the log store at `path`.
+    /// Opens (creating, or migrating from an earlier layout) the log store at `path`.
     pub fn open(path: &Path) -> Result<LogStore> {
-        let writer = open(path)?;
-        writer.execute_batch(
-            "CREATE TABLE IF NOT EXISTS logs(
-                 id INTEGER PRIMARY KEY,
-                 ts_ns INTEGER NOT NULL,
-                 service TEXT NOT NULL,
-                 service_uid TEXT NOT NULL,
-                 instance INTEGER NOT NULL,
-                 container TEXT NOT NULL,
-                 run INTEGER NOT NULL,
-                 stream INTEGER NOT NULL,
-                 body TEXT NOT NULL);
-             CREATE INDEX IF NOT EXISTS logs_by_container ON logs(service_uid, instance, container, run, id);
-             CREATE INDEX IF NOT EXISTS logs_by_time ON logs(ts_ns);
-             CREATE TABLE IF NOT EXISTS cursors(container_id TEXT PRIMARY KEY, ts_ns INTEGER NOT NULL);
-             CREATE TABLE IF NOT EXISTS resources(service_uid TEXT PRIMARY KEY, owner TEXT NOT NULL, attrs TEXT NOT NULL);
-             CREATE TABLE IF NOT EXISTS jobs(
-                 uid TEXT PRIMARY KEY,
-                 owner TEXT NOT NULL,
-                 created_ms INTEGER NOT NULL,
-                 completed_ms INTEGER,
-                 deleted_ms INTEGER,
-                 status TEXT NOT NULL,
-                 message TEXT,
-                 instance_statuses TEXT,
-                 fixed TEXT NOT NULL);
-             CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs(owner, created_ms);",
-        )?;
+        let mut conn = open(path)?;
+        migrate(&mut conn)?;
         let reader = open(path)?;
-        Ok(LogStore { writer: Mutex::new(writer), reader: Mutex::new(reader) })
+        Ok(LogStore { writer: Mutex::new(Writer { conn, sources: HashMap::new() }), reader: Mutex::new(reader) })
     }
 
-    /// Appends records and, in the same transaction, moves the capture cursor of `cursor.0` to `cursor.1`.
+    /// Appends records (of any sources; platform events) and, in the same transaction, moves the
+    /// capture cursor of `cursor.0` to `cursor.1`.
     pub fn append(&self, records: &[LogRecord], cursor: Option<(&str, i64)>) -> Result<()> {
-        let mut conn = self.writer.lock();
-        let tx = conn.transaction()?;
+        let mut w = self.writer.lock();
+        let mut ids = Vec::with_capacity(records.len());
+        for r in records {
+            let source = LogSource { service: r.service.clone(), service_uid: r.service_uid.clone(), instance: r.instance, container: r.container.clone(), run: r.run };
+            ids.push(w.source_id(&source)?);
+        }
+        let tx = w.conn.transaction()?;
         {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO logs(ts_ns, service, service_uid, instance, container, run, stream, body)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?;
-            for r in records {
-                insert.execute(params![r.ts_ns, r.service, r.service_uid, r.instance, r.container, r.run, r.stream, r.body])?;
+            let mut insert = tx.prepare_cached("INSERT INTO logs(ts_ns, source, stream, body) VALUES (?1, ?2, ?3, ?4)")?;
+            for (r, id) in records.iter().zip(ids) {
+                insert.execute(params![r.ts_ns, id, r.stream, r.body])?;
             }
-            if let Some((id, ts)) = cursor {
-                tx.prepare_cached("INSERT INTO cursors(container_id, ts_ns) VALUES (?1, ?2)
-                                   ON CONFLICT(container_id) DO UPDATE SET ts_ns = max(ts_ns, excluded.ts_ns)")?
-                    .execute(params![id, ts])?;
+            move_cursor(&tx, cursor)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Appends lines of one source (a container's capture) and, in the same transaction, moves the
+    /// capture cursor of `cursor.0` to `cursor.1`.
+    pub fn append_lines(&self, source: &LogSource, lines: &[LogLine], cursor: Option<(&str, i64)>) -> Result<()> {
+        let mut w = self.writer.lock();
+        let id = if lines.is_empty() { 0 } else { w.source_id(source)? };
+        let tx = w.conn.transaction()?;
+        {
+            let mut insert = tx.prepare_cached("INSERT INTO logs(ts_ns, source, stream, body) VALUES (?1, ?2, ?3, ?4)")?;
+            for l in lines {
+                insert.execute(params![l.ts_ns, id, l.stream, l.body])?;
             }
+            move_cursor(&tx, cursor)?;
         }
         tx.commit()?;
         Ok(())
@@ -159,39 +291,37 @@ impl LogStore {
 
     /// Forgets the cursor of a removed container.
     pub fn drop_cursor(&self, container_id: &str) -> Result<()> {
-        self.writer.lock().execute("DELETE FROM cursors WHERE container_id = ?1", params![container_id])?;
+        self.writer.lock().conn.execute("DELETE FROM cursors WHERE container_id = ?1", params![container_id])?;
         Ok(())
     }
 
     /// Records matching `q`, oldest first.
     pub fn read(&self, q: &LogQuery) -> Result<Vec<LogRecord>> {
-        let mut sql = String::from(
-            "SELECT ts_ns, service, service_uid, instance, container, run, stream, body FROM logs WHERE service_uid = ?1",
-        );
+        let mut sql = format!("SELECT {RECORD_COLUMNS} FROM logs l JOIN sources s ON l.source = s.id WHERE s.service_uid = ?1");
         let mut args: Vec<rusqlite::types::Value> = vec![q.service_uid.clone().into()];
         let mut push = |cond: &str, v: rusqlite::types::Value, sql: &mut String| {
             args.push(v);
             sql.push_str(&format!(" AND {cond} ?{}", args.len()));
         };
         if let Some(i) = q.instance {
-            push("instance =", (i as i64).into(), &mut sql);
+            push("s.instance =", (i as i64).into(), &mut sql);
         }
         if let Some(c) = &q.container {
-            push("container =", c.clone().into(), &mut sql);
+            push("s.container =", c.clone().into(), &mut sql);
         }
         if let Some(r) = q.run {
-            push("run =", (r as i64).into(), &mut sql);
+            push("s.run =", (r as i64).into(), &mut sql);
         }
         if let Some(t) = q.since_ns {
-            push("ts_ns >=", t.into(), &mut sql);
+            push("l.ts_ns >=", t.into(), &mut sql);
         }
         if let Some(t) = q.until_ns {
-            push("ts_ns <", t.into(), &mut sql);
+            push("l.ts_ns <", t.into(), &mut sql);
         }
         if !q.events {
-            sql.push_str(" AND stream < 2");
+            sql.push_str(" AND l.stream < 2");
         }
-        sql.push_str(" ORDER BY id DESC");
+        sql.push_str(" ORDER BY l.id DESC");
         if let Some(n) = q.limit {
             sql.push_str(&format!(" LIMIT {n}"));
         }
@@ -207,7 +337,8 @@ impl LogStore {
     pub fn last_run(&self, service_uid: &str, instance: u32, container: &str) -> Result<Option<u32>> {
         let conn = self.reader.lock();
         let v: Option<i64> = conn.query_row(
-            "SELECT max(run) FROM logs WHERE service_uid = ?1 AND instance = ?2 AND container = ?3 AND stream < 2",
+            "SELECT max(s.run) FROM sources s WHERE s.service_uid = ?1 AND s.instance = ?2 AND s.container = ?3
+               AND EXISTS (SELECT 1 FROM logs l WHERE l.source = s.id AND l.stream < 2)",
             params![service_uid, instance, container],
             |r| r.get(0),
         )?;
@@ -242,7 +373,7 @@ pub struct JobRecord {
 impl LogStore {
     /// Records the resource attributes (a JSON object) of a service incarnation, once.
     pub fn put_resource(&self, service_uid: &str, owner: &str, attrs: &str) -> Result<()> {
-        self.writer.lock().execute(
+        self.writer.lock().conn.execute(
             "INSERT INTO resources(service_uid, owner, attrs) VALUES (?1, ?2, ?3) ON CONFLICT(service_uid) DO NOTHING",
             params![service_uid, owner, attrs],
         )?;
@@ -261,17 +392,17 @@ impl LogStore {
     /// table's scan.
     pub fn scan(&self, since_ns: i64, until_ns: i64) -> Result<Vec<LogRecord>> {
         let conn = self.reader.lock();
-        let mut stmt = conn.prepare_cached(
-            "SELECT ts_ns, service, service_uid, instance, container, run, stream, body FROM logs
-             WHERE ts_ns >= ?1 AND ts_ns < ?2 ORDER BY ts_ns, id",
-        )?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {RECORD_COLUMNS} FROM logs l JOIN sources s ON l.source = s.id
+             WHERE l.ts_ns >= ?1 AND l.ts_ns < ?2 ORDER BY l.ts_ns, l.id"
+        ))?;
         let rows = stmt.query_map(params![since_ns, until_ns], log_record)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Adds a job to the history (nothing if it is there already).
     pub fn insert_job(&self, job: &JobRecord) -> Result<()> {
-        self.writer.lock().execute(
+        self.writer.lock().conn.execute(
             "INSERT INTO jobs(uid, owner, created_ms, completed_ms, deleted_ms, status, message, instance_statuses, fixed)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(uid) DO NOTHING",
             params![job.uid, job.owner, job.created_ms, job.completed_ms, job.deleted_ms, job.status, job.message, job.instance_statuses, job.fixed],
@@ -281,7 +412,7 @@ impl LogStore {
 
     /// Records what was observed of a job (a job already marked deleted keeps its deletion time).
     pub fn update_job(&self, uid: &str, status: &str, message: Option<&str>, completed_ms: Option<i64>, instance_statuses: &str) -> Result<()> {
-        self.writer.lock().execute(
+        self.writer.lock().conn.execute(
             "UPDATE jobs SET status = ?2, message = ?3, completed_ms = coalesce(completed_ms, ?4), instance_statuses = ?5 WHERE uid = ?1",
             params![uid, status, message, completed_ms, instance_statuses],
         )?;
@@ -290,7 +421,7 @@ impl LogStore {
 
     /// Marks a job dropped.
     pub fn mark_job_deleted(&self, uid: &str, deleted_ms: i64) -> Result<()> {
-        self.writer.lock().execute("UPDATE jobs SET deleted_ms = coalesce(deleted_ms, ?2) WHERE uid = ?1", params![uid, deleted_ms])?;
+        self.writer.lock().conn.execute("UPDATE jobs SET deleted_ms = coalesce(deleted_ms, ?2) WHERE uid = ?1", params![uid, deleted_ms])?;
         Ok(())
     }
 
@@ -320,16 +451,18 @@ impl LogStore {
     /// Forgets what is older than the retention: log lines and events before `before_ns`, jobs created
     /// before it, and the resource attributes nothing refers to any more. Returns the rows removed.
     pub fn purge(&self, before_ns: i64) -> Result<usize> {
-        let mut conn = self.writer.lock();
-        let tx = conn.transaction()?;
+        let mut w = self.writer.lock();
+        let tx = w.conn.transaction()?;
         let mut n = tx.execute("DELETE FROM logs WHERE ts_ns < ?1", params![before_ns])?;
+        tx.execute("DELETE FROM sources WHERE NOT EXISTS (SELECT 1 FROM logs WHERE logs.source = sources.id)", [])?;
         n += tx.execute("DELETE FROM jobs WHERE created_ms < ?1", params![before_ns / 1_000_000])?;
         n += tx.execute(
-            "DELETE FROM resources WHERE service_uid NOT IN (SELECT DISTINCT service_uid FROM logs)
+            "DELETE FROM resources WHERE service_uid NOT IN (SELECT service_uid FROM sources)
                                      AND service_uid NOT IN (SELECT uid FROM jobs)",
             [],
         )?;
         tx.commit()?;
+        w.sources.clear();
         Ok(n)
     }
 }
@@ -420,5 +553,62 @@ mod tests {
         assert_eq!(logs.job_history("R", 0, i64::MAX, 10).unwrap().len(), 1);
         assert_eq!(logs.resources().unwrap().keys().collect::<Vec<_>>(), ["u1"]);
         assert_eq!(logs.scan(0, i64::MAX).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn lines_of_a_source_share_one_source_row_and_purge_forgets_unused_sources() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = LogStore::open(&dir.path().join("logs.db")).unwrap();
+        let source = LogSource { service: "DB.S.SVC".into(), service_uid: "u1".into(), instance: 0, container: "main".into(), run: 2 };
+        let lines: Vec<LogLine> = (0..3).map(|i| LogLine { ts_ns: 10 + i, stream: 0, body: format!("l{i}") }).collect();
+        logs.append_lines(&source, &lines, Some(("cid", 12))).unwrap();
+        logs.append_lines(&source, &lines[..1], None).unwrap();
+        logs.append(&[rec(20, 2, "event")], None).unwrap();
+        let sources: i64 = logs.reader.lock().query_row("SELECT count(*) FROM sources", [], |r| r.get(0)).unwrap();
+        assert_eq!(sources, 1, "one row per (service, instance, container, run)");
+        let got = logs.read(&LogQuery { service_uid: "u1".into(), ..Default::default() }).unwrap();
+        assert_eq!(got.iter().map(|r| r.body.as_str()).collect::<Vec<_>>(), ["l0", "l1", "l2", "l0", "event"]);
+        assert!(got.iter().all(|r| r.run == 2 && r.container == "main" && r.service == "DB.S.SVC"));
+        assert_eq!(logs.cursor("cid").unwrap(), Some(12));
+        assert_eq!(logs.purge(i64::MAX).unwrap(), 5);
+        let sources: i64 = logs.reader.lock().query_row("SELECT count(*) FROM sources", [], |r| r.get(0)).unwrap();
+        assert_eq!(sources, 0);
+        // After the purge the source is created again.
+        logs.append_lines(&source, &lines[..1], None).unwrap();
+        assert_eq!(logs.read(&LogQuery { service_uid: "u1".into(), ..Default::default() }).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_version_0_file_is_migrated_with_its_lines_ids_and_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("logs.db");
+        {
+            // The layout floe wrote before sources existed.
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE logs(id INTEGER PRIMARY KEY, ts_ns INTEGER NOT NULL, service TEXT NOT NULL, service_uid TEXT NOT NULL,
+                     instance INTEGER NOT NULL, container TEXT NOT NULL, run INTEGER NOT NULL, stream INTEGER NOT NULL, body TEXT NOT NULL);
+                 CREATE INDEX logs_by_container ON logs(service_uid, instance, container, run, id);
+                 CREATE INDEX logs_by_time ON logs(ts_ns);
+                 CREATE TABLE cursors(container_id TEXT PRIMARY KEY, ts_ns INTEGER NOT NULL);
+                 INSERT INTO logs VALUES (1, 100, 'DB.S.A', 'ua', 0, 'main', 0, 0, 'a0');
+                 INSERT INTO logs VALUES (2, 101, 'DB.S.B', 'ub', 1, 'side', 3, 1, 'b3');
+                 INSERT INTO logs VALUES (3, 102, 'DB.S.A', 'ua', 0, 'main', 1, 0, 'a1');
+                 INSERT INTO cursors VALUES ('cid', 102);",
+            )
+            .unwrap();
+        }
+        let logs = LogStore::open(&path).unwrap();
+        let a = logs.read(&LogQuery { service_uid: "ua".into(), ..Default::default() }).unwrap();
+        assert_eq!(a.iter().map(|r| (r.body.as_str(), r.run, r.ts_ns)).collect::<Vec<_>>(), [("a0", 0, 100), ("a1", 1, 102)]);
+        let b = logs.read(&LogQuery { service_uid: "ub".into(), ..Default::default() }).unwrap();
+        assert_eq!(b, vec![LogRecord { ts_ns: 101, service: "DB.S.B".into(), service_uid: "ub".into(), instance: 1, container: "side".into(), run: 3, stream: 1, body: "b3".into() }]);
+        assert_eq!(logs.cursor("cid").unwrap(), Some(102));
+        assert_eq!(logs.last_run("ua", 0, "main").unwrap(), Some(1));
+        // New lines follow the migrated ones; opening again changes nothing.
+        logs.append(&[rec(200, 1, "new")], None).unwrap();
+        drop(logs);
+        let logs = LogStore::open(&path).unwrap();
+        assert_eq!(logs.scan(0, i64::MAX).unwrap().iter().map(|r| r.body.as_str()).collect::<Vec<_>>(), ["a0", "b3", "a1", "new"]);
     }
 }
