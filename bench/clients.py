@@ -120,6 +120,13 @@ class ReplayProxy:
             def log_message(self, *a):  # quiet
                 pass
 
+            def setup(self):
+                # Headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm and
+                # the client's delayed ACK hold the body back ~40 ms on loopback.
+                super().setup()
+                import socket
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
             def _any(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 key = None

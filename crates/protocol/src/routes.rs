@@ -223,8 +223,10 @@ fn is_dml(statement_type: u32) -> bool {
 /// client downloads (in parallel) from floe itself.
 const CHUNK_ROWS: usize = 50_000;
 
-/// Rows per chunk of a chunked Arrow result (all of it in chunks).
-const ARROW_CHUNK_ROWS: usize = 25_000;
+/// Rows per chunk of a chunked Arrow result (all of it in chunks). Each chunk costs the connector a
+/// download thread and a request: 50,000 rows (two chunks for 100,000) measured fastest through
+/// connector 4.8 (BENCHMARKS.md, Clients).
+const ARROW_CHUNK_ROWS: usize = 50_000;
 
 /// Cuts batches into groups of at most `rows` rows.
 fn split_rows(batches: &[datafusion::arrow::record_batch::RecordBatch], rows: usize) -> Vec<Vec<datafusion::arrow::record_batch::RecordBatch>> {
