@@ -324,6 +324,17 @@ def test_skopeo_copies_an_oci_layout_in_and_out(registry):
     assert json.loads(inspect.stdout)["Digest"] == original["manifests"][0]["digest"]
 
 
+def run_image_job(cur, name: str, image: str) -> str:
+    """A synchronous job of one container running `image` from the tutorial's repository; its result."""
+    cur.execute(f"""EXECUTE JOB SERVICE IN COMPUTE POOL tutorial_compute_pool NAME = {name} FROM SPECIFICATION $$
+spec:
+  containers:
+  - name: main
+    image: /tutorial_db/data_schema/tutorial_repository/{image}
+$$""")
+    return cur.fetchone()[0]
+
+
 def test_docker_build_from_a_pushed_base_image(registry):
     """`docker build` whose FROM names an image in floe's registry, which the engine no longer has: the
     builder pulls it with the CLI's credentials; the result is pushed back and runs as a job."""
@@ -344,13 +355,7 @@ def test_docker_build_from_a_pushed_base_image(registry):
     assert cli(cfg, "push", derived).returncode == 0
     docker("rmi", derived)
     cur = conn.cursor()
-    cur.execute("""EXECUTE JOB SERVICE IN COMPUTE POOL tutorial_compute_pool NAME = derived_job FROM SPECIFICATION $$
-spec:
-  containers:
-  - name: main
-    image: /tutorial_db/data_schema/tutorial_repository/derived_image:v1
-$$""")
-    assert cur.fetchone()[0] == "Job DERIVED_JOB completed successfully with status: DONE."
+    assert run_image_job(cur, "derived_job", "derived_image:v1") == "Job DERIVED_JOB completed successfully with status: DONE."
     assert "exiting with 0" in one_value(cur, "SELECT SYSTEM$GET_SERVICE_LOGS('derived_job', 0, 'main')")
 
 
@@ -395,13 +400,7 @@ def test_registry_on_a_non_loopback_address_serves_https_trusted_through_certs_d
         pull = cli(cfg, "pull", image)
         assert pull.returncode == 0, pull
         docker("rmi", image)
-        cur.execute("""EXECUTE JOB SERVICE IN COMPUTE POOL tutorial_compute_pool NAME = remote_job FROM SPECIFICATION $$
-spec:
-  containers:
-  - name: main
-    image: /tutorial_db/data_schema/tutorial_repository/remote_image:v1
-$$""")
-        assert cur.fetchone()[0] == "Job REMOTE_JOB completed successfully with status: DONE."
+        assert run_image_job(cur, "remote_job", "remote_image:v1") == "Job REMOTE_JOB completed successfully with status: DONE."
     finally:
         for tag in made:
             docker("rmi", "-f", tag, check=False)
