@@ -41,8 +41,13 @@ PASSWORD="${FLOE_ADMIN_PASSWORD:-$(cat "$FLOE_DATA_DIR/admin-password" 2>/dev/nu
 phase "smoke script"
 FLOE_URL="$URL" FLOE_USER=ADMIN FLOE_PASSWORD="$PASSWORD" ./target/release/floe sql -f scripts/smoke.sql
 
-phase "push the tutorial's images to floe's registry"
 floe_sql() { FLOE_URL="$URL" FLOE_USER=ADMIN FLOE_PASSWORD="$PASSWORD" ./target/release/floe sql "$@"; }
+# A run stopped half-way (Ctrl-C, a failure) leaves the tutorial's objects in the data dir; the tutorial
+# creates them without IF NOT EXISTS, as Snowflake's does, so clear them first.
+floe_sql -q "ALTER COMPUTE POOL IF EXISTS tutorial_compute_pool STOP ALL; DROP COMPUTE POOL IF EXISTS tutorial_compute_pool;
+  DROP DATABASE IF EXISTS tutorial_db" >/dev/null
+
+phase "push the tutorial's images to floe's registry"
 floe_sql -q "CREATE DATABASE IF NOT EXISTS tutorial_db; CREATE SCHEMA IF NOT EXISTS tutorial_db.data_schema;
   CREATE IMAGE REPOSITORY IF NOT EXISTS tutorial_db.data_schema.tutorial_repository" >/dev/null
 REPO_URL="$(floe_sql --format json -q "SHOW IMAGE REPOSITORIES LIKE 'TUTORIAL_REPOSITORY' IN SCHEMA tutorial_db.data_schema" \

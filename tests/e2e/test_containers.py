@@ -231,6 +231,29 @@ def test_bad_spec_changes_nothing(spcs):
     assert "Unschedulable" in str(err.value)
 
 
+def test_drop_database_drops_its_services_and_jobs(spcs):
+    """A dropped database takes its services and job services with it (containers stopped, jobs marked
+    deleted in the history): re-creating it does not bring them back, so the same names work again."""
+    srv, c = spcs()
+    cur = c.cursor()
+    for _ in range(2):
+        cur.execute("CREATE DATABASE scratch_db")
+        cur.execute("USE SCHEMA scratch_db.public")
+        cur.execute(f"CREATE SERVICE echo_service IN COMPUTE POOL tutorial_compute_pool FROM SPECIFICATION $${ECHO_SPEC}$$")
+        assert one(cur, "SELECT SYSTEM$WAIT_FOR_SERVICES(60, 'echo_service')") == "OK"
+        cur.execute(f"EXECUTE JOB SERVICE IN COMPUTE POOL tutorial_compute_pool NAME = scratch_job FROM SPECIFICATION $${JOB_SPEC}$$")
+        assert cur.fetchone()[0] == "Job SCRATCH_JOB completed successfully with status: DONE."
+        assert owned_containers(srv), "the service runs"
+        cur.execute("DROP DATABASE scratch_db")
+        cur.execute("SHOW SERVICES IN ACCOUNT")
+        assert cur.fetchall() == []
+        wait_for(lambda: owned_containers(srv) == [], what="the dropped database's containers to be removed")
+    cur.execute("USE SCHEMA tutorial_db.data_schema")
+    cur.execute("SELECT name, deleted_time FROM TABLE(SNOWFLAKE.SPCS.GET_JOB_HISTORY()) WHERE name = 'SCRATCH_JOB'")
+    history = cur.fetchall()
+    assert len(history) == 2 and all(deleted is not None for _, deleted in history), history
+
+
 def test_kill_and_restart_adopts_containers(spcs):
     srv, c = spcs()
     cur = c.cursor()

@@ -264,10 +264,10 @@ pub async fn execute_sql_ddl(engine: &Engine, session: &mut Session, statement: 
                 Op::CreateSchema { db: name.clone(), name: "PUBLIC".into(), info: info(session, None), replace: false },
             ];
             // A replaced database loses its stages and image repositories too.
-            let scoped = crate::objects::drop_scope(engine, &catalog, &name, None);
-            ops.extend(scoped.ops);
+            let mut scoped = crate::objects::drop_scope(engine, &catalog, &name, None);
+            ops.append(&mut scoped.ops);
             commit(engine, ops).await?;
-            crate::objects::remove_stage_dirs(scoped.stage_dirs);
+            scoped.committed(engine);
             session.database = Some(name.clone());
             session.schema = Some("PUBLIC".into());
             Ok(QueryResult::message(statement_type::DDL, format!("Database {} successfully created.", display_ident(&name))))
@@ -343,7 +343,7 @@ pub async fn execute_sql_ddl(engine: &Engine, session: &mut Session, statement: 
                 let p = parts(name);
                 let shown = p.iter().map(|s| display_ident(s)).collect::<Vec<_>>().join(".");
                 last = p.last().cloned().unwrap_or_default();
-                let (ops, stage_dirs) = match object_type {
+                let (ops, scoped) = match object_type {
                     ObjectType::Database => {
                         let db = p.join(".");
                         if !catalog.databases.contains_key(&db) || !access.can_see(&catalog, &Securable::database(&db)) {
@@ -354,11 +354,11 @@ pub async fn execute_sql_ddl(engine: &Engine, session: &mut Session, statement: 
                             session.database = None;
                             session.schema = None;
                         }
-                        // Its stages and image repositories go with it.
-                        let scoped = crate::objects::drop_scope(engine, &catalog, &db, None);
+                        // Its stages, image repositories, functions, services and jobs go with it.
+                        let mut scoped = crate::objects::drop_scope(engine, &catalog, &db, None);
                         let mut ops = vec![Op::DropDatabase { name: db }];
-                        ops.extend(scoped.ops);
-                        (ops, scoped.stage_dirs)
+                        ops.append(&mut scoped.ops);
+                        (ops, scoped)
                     }
                     ObjectType::Schema => {
                         let (db, schema) = match p.as_slice() {
@@ -373,11 +373,11 @@ pub async fn execute_sql_ddl(engine: &Engine, session: &mut Session, statement: 
                         if session.database.as_deref() == Some(db.as_str()) && session.schema.as_deref() == Some(schema.as_str()) {
                             session.schema = None;
                         }
-                        // Its stages and image repositories go with it.
-                        let scoped = crate::objects::drop_scope(engine, &catalog, &db, Some(&schema));
+                        // Its stages, image repositories, functions, services and jobs go with it.
+                        let mut scoped = crate::objects::drop_scope(engine, &catalog, &db, Some(&schema));
                         let mut ops = vec![Op::DropSchema { db, name: schema }];
-                        ops.extend(scoped.ops);
-                        (ops, scoped.stage_dirs)
+                        ops.append(&mut scoped.ops);
+                        (ops, scoped)
                     }
                     ObjectType::Table | ObjectType::View => {
                         let (db, schema, table) = resolve_schema(session, &p, "DROP")?;
@@ -401,7 +401,7 @@ pub async fn execute_sql_ddl(engine: &Engine, session: &mut Session, statement: 
                     other => return Err(SfError::unsupported(format!("DROP {other}"))),
                 };
                 commit(engine, ops).await?;
-                crate::objects::remove_stage_dirs(stage_dirs);
+                scoped.committed(engine);
             }
             if absent && names.len() == 1 {
                 return Ok(QueryResult::message(

@@ -186,3 +186,24 @@ async fn parquet_unload_infer_schema_and_load() {
     let err = engine.execute(&mut s, "copy into whole from @st/bad.parquet file_format = (type = parquet)", &CancellationToken::new()).await.unwrap_err();
     assert!(err.message.contains("Error parsing the parquet file") && err.message.contains("st/bad.parquet"), "{}", err.message);
 }
+
+#[tokio::test]
+async fn schema_objects_go_with_their_database_and_orphans_are_swept_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine(dir.path(), EngineConfig::default());
+    let mut s = session(1);
+    let secrets = |engine: &Engine| engine.store().snapshot().objects_of("SECRET").count();
+    run(&engine, &mut s, "create database d").await;
+    run(&engine, &mut s, "create secret s type = generic_string secret_string = 'x'").await;
+    assert_eq!(secrets(&engine), 1);
+    // DROP DATABASE takes the secret with it: a re-created database does not find it again.
+    run(&engine, &mut s, "drop database d").await;
+    assert_eq!(secrets(&engine), 0);
+    run(&engine, &mut s, "create database d").await;
+    run(&engine, &mut s, "create secret s type = generic_string secret_string = 'y'").await;
+    // What an earlier floe left behind (the database dropped without its objects) is swept at start.
+    engine.store().commit(vec![store::Op::DropDatabase { name: "D".into() }]).unwrap();
+    assert_eq!(secrets(&engine), 1);
+    sql::objects::ensure_defaults(&engine).unwrap();
+    assert_eq!(secrets(&engine), 0);
+}

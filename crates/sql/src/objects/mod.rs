@@ -518,18 +518,82 @@ pub fn ensure_defaults(engine: &Engine) -> Result<(), SfError> {
         }
         engine.store().commit(ops).map_err(crate::errors::from_store)?;
     }
+    sweep_orphan_objects(engine)?;
     stage::sweep_orphan_dirs(engine, &engine.store().snapshot());
     Ok(())
 }
 
-/// The schema objects (stages, image repositories) of a database, or of one of its schemas: the ops
-/// deleting them and the stage directories to remove once those are committed. DROP DATABASE/SCHEMA and
-/// CREATE OR REPLACE DATABASE add the ops to their commit, then call `remove_stage_dirs`.
+/// Deletes schema objects whose schema no longer exists: earlier floe versions left services, job
+/// services, secrets and network rules behind when their database or schema was dropped, and a
+/// re-created database of the same name would have found them again.
+fn sweep_orphan_objects(engine: &Engine) -> Result<(), SfError> {
+    let catalog = engine.store().snapshot();
+    let mut orphans = ScopedObjects { ops: Vec::new(), stage_dirs: Vec::new(), jobs: Vec::new(), services: false };
+    let mut seen = std::collections::BTreeSet::new();
+    for kind in SCOPED_KINDS {
+        for (_, _, body) in catalog.objects_of(kind) {
+            let db = body.get("database").and_then(|v| v.as_str()).unwrap_or_default();
+            let schema = body.get("schema").and_then(|v| v.as_str()).unwrap_or_default();
+            if !db.is_empty() && catalog.schema(db, schema).is_none() && seen.insert((db.to_string(), schema.to_string())) {
+                let mut scoped = drop_scope(engine, &catalog, db, Some(schema));
+                orphans.ops.append(&mut scoped.ops);
+                orphans.stage_dirs.append(&mut scoped.stage_dirs);
+                orphans.jobs.append(&mut scoped.jobs);
+                orphans.services |= scoped.services;
+            }
+        }
+    }
+    if orphans.ops.is_empty() {
+        return Ok(());
+    }
+    tracing::info!(objects = orphans.ops.len(), "removing objects left behind by dropped databases and schemas");
+    engine.store().commit(std::mem::take(&mut orphans.ops)).map_err(crate::errors::from_store)?;
+    orphans.committed(engine);
+    Ok(())
+}
+
+/// The kinds of schema objects that go with their schema (`drop_scope`).
+const SCOPED_KINDS: [&str; 7] = [
+    STAGE,
+    IMAGE_REPOSITORY,
+    file_format::FILE_FORMAT,
+    crate::extfn::FUNCTION,
+    crate::spcs::SERVICE,
+    crate::spcs::secrets::SECRET,
+    crate::spcs::secrets::NETWORK_RULE,
+];
+
+/// The schema objects (stages, image repositories, file formats, functions, services and job services,
+/// secrets, network rules) of a database, or of one of its schemas: the ops deleting them, and what to
+/// do once those are committed. DROP DATABASE/SCHEMA and CREATE OR REPLACE DATABASE add the ops to
+/// their commit, then call `committed`.
 pub struct ScopedObjects {
     /// Store ops deleting the objects.
     pub ops: Vec<Op>,
     /// Directories of the deleted stages.
     pub stage_dirs: Vec<std::path::PathBuf>,
+    /// Unique ids of the deleted job services (marked deleted in the job history).
+    pub jobs: Vec<String>,
+    /// Whether services or jobs were deleted (the control plane then stops their containers).
+    pub services: bool,
+}
+
+impl ScopedObjects {
+    /// After the commit: removes the stage directories, records the dropped jobs' deletion in the job
+    /// history and wakes the control plane to stop the dropped services' containers.
+    pub fn committed(self, engine: &Engine) {
+        remove_stage_dirs(self.stage_dirs);
+        if let Some(logs) = engine.spcs().logs() {
+            for uid in &self.jobs {
+                if let Err(e) = logs.mark_job_deleted(uid, now()) {
+                    tracing::warn!(error = %e, "cannot record a dropped job's deletion in its history");
+                }
+            }
+        }
+        if self.services {
+            engine.spcs().wake();
+        }
+    }
 }
 
 /// The schema objects of `kind` a SHOW covers: in the schemas of `scope`, visible to the session
@@ -563,8 +627,9 @@ pub(crate) fn shown_objects<T: DeserializeOwned>(
 
 /// See `ScopedObjects`.
 pub fn drop_scope(engine: &Engine, catalog: &Catalog, db: &str, schema: Option<&str>) -> ScopedObjects {
-    let mut out = ScopedObjects { ops: Vec::new(), stage_dirs: Vec::new() };
-    for kind in [STAGE, IMAGE_REPOSITORY, file_format::FILE_FORMAT, crate::extfn::FUNCTION] {
+    use crate::spcs::{SERVICE, SERVICE_STATE};
+    let mut out = ScopedObjects { ops: Vec::new(), stage_dirs: Vec::new(), jobs: Vec::new(), services: false };
+    for kind in SCOPED_KINDS {
         for (scope, name, body) in catalog.objects_of(kind) {
             let object_schema = body.get("schema").and_then(|v| v.as_str()).unwrap_or_default();
             let in_db = body.get("database").and_then(|v| v.as_str()) == Some(db);
@@ -572,6 +637,16 @@ pub fn drop_scope(engine: &Engine, catalog: &Catalog, db: &str, schema: Option<&
                 out.ops.push(Op::DeleteObject { kind: kind.into(), scope: scope.into(), name: name.into() });
                 if kind == STAGE {
                     out.stage_dirs.push(stage::stage_dir(engine.store().path(), db, object_schema, name));
+                }
+                if kind == SERVICE {
+                    // As DROP SERVICE: its state goes too, and the control plane stops its containers.
+                    out.ops.push(Op::DeleteObject { kind: SERVICE_STATE.into(), scope: scope.into(), name: name.into() });
+                    out.services = true;
+                    if body.get("is_job").and_then(|v| v.as_bool()) == Some(true)
+                        && let Some(uid) = body.get("uid").and_then(|v| v.as_str())
+                    {
+                        out.jobs.push(uid.to_string());
+                    }
                 }
             }
         }
