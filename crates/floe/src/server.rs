@@ -447,7 +447,8 @@ async fn serve_tls(listener: tokio::net::TcpListener, acceptor: tls::TlsAcceptor
         let acceptor = acceptor.clone();
         let app = app.clone();
         tokio::spawn(async move {
-            let Ok(stream) = acceptor.accept(tcp).await else { return };
+            // A client that never finishes its handshake does not hold the task and socket forever.
+            let Ok(Ok(stream)) = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await else { return };
             let service = hyper_util::service::TowerToHyperService::new(app);
             let _ = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
                 .serve_connection(hyper_util::rt::TokioIo::new(stream), service)

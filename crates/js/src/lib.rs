@@ -10,25 +10,36 @@
 //!
 //! Pure computation: no I/O, no threads; callers run it on a blocking thread.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rquickjs::context::EvalOptions;
 use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Function, Runtime, Value};
 
 /// Bounds of one `run`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub struct Limits {
     /// Wall time of the whole run (compilation and every row).
     pub timeout: Duration,
-    /// Heap of the runtime.
+    /// Heap of the runtime, and also the bound on all values one run returns together.
     pub memory_bytes: usize,
+    /// Asked with the time limit whether to stop the code (a cancelled statement).
+    pub cancel: Option<Arc<dyn Fn() -> bool + Send + Sync>>,
+}
+
+impl std::fmt::Debug for Limits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Limits").field("timeout", &self.timeout).field("memory_bytes", &self.memory_bytes).finish()
+    }
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { timeout: Duration::from_secs(60), memory_bytes: 256 * 1024 * 1024 }
+        Limits { timeout: Duration::from_secs(60), memory_bytes: 256 * 1024 * 1024, cancel: None }
     }
 }
+
+/// Snowflake's bound on one value (16 MB); a returned value's JSON text may not exceed it.
+pub const MAX_VALUE_BYTES: usize = 16 * 1024 * 1024;
 
 /// Why a function failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,22 +70,18 @@ pub struct Code<'a> {
     pub body: &'a str,
 }
 
-impl Code<'_> {
-    fn source(&self) -> String {
-        format!("(function ({}) {{\n{}\n}})", self.params.join(", "), self.body)
-    }
-}
 
 /// Compiles the code without running it (CREATE FUNCTION's check).
-pub fn check(code: Code<'_>, limits: Limits) -> Result<(), Error> {
+pub fn check(code: Code<'_>, limits: &Limits) -> Result<(), Error> {
     with_function(code, limits, |_, _| Ok(()))
 }
 
 /// Calls the function once per row (each row one JSON text per parameter, None for NULL) and returns
 /// one value per row, in order.
-pub fn run(code: Code<'_>, rows: &[Vec<Option<String>>], limits: Limits) -> Result<Vec<serde_json::Value>, Error> {
+pub fn run(code: Code<'_>, rows: &[Vec<Option<String>>], limits: &Limits) -> Result<Vec<serde_json::Value>, Error> {
     with_function(code, limits, |ctx, f| {
         let mut out = Vec::with_capacity(rows.len());
+        let mut total = 0usize;
         for row in rows {
             let mut args = rquickjs::function::Args::new(ctx.clone(), row.len());
             for arg in row {
@@ -85,38 +92,61 @@ pub fn run(code: Code<'_>, rows: &[Vec<Option<String>>], limits: Limits) -> Resu
                 args.push_arg(value).map_err(|e| Error::Execution(e.to_string()))?;
             }
             let result: Value = f.call_arg(args).catch(ctx).map_err(|e| execution(code, e))?;
-            out.push(to_json(ctx, code, result)?);
+            let (value, bytes) = to_json(ctx, code, result)?;
+            total += bytes;
+            if total > limits.memory_bytes {
+                return Err(Error::Execution(format!("the values returned by {} exceed {} bytes in one batch", code.name, limits.memory_bytes)));
+            }
+            out.push(value);
         }
         Ok(out)
     })
 }
 
 /// Calls a one-parameter function with a JSON value (translators: `EVENT OBJECT` → `OBJECT`).
-pub fn call_one(code: Code<'_>, arg: &serde_json::Value, limits: Limits) -> Result<serde_json::Value, Error> {
+pub fn call_one(code: Code<'_>, arg: &serde_json::Value, limits: &Limits) -> Result<serde_json::Value, Error> {
     let rows = [vec![Some(arg.to_string())]];
     Ok(run(code, &rows, limits)?.pop().unwrap_or(serde_json::Value::Null))
 }
 
-fn with_function<T>(code: Code<'_>, limits: Limits, body: impl for<'js> FnOnce(&Ctx<'js>, &Function<'js>) -> Result<T, Error>) -> Result<T, Error> {
+fn with_function<T>(code: Code<'_>, limits: &Limits, body: impl for<'js> FnOnce(&Ctx<'js>, &Function<'js>) -> Result<T, Error>) -> Result<T, Error> {
     let runtime = Runtime::new().map_err(|e| Error::Execution(e.to_string()))?;
     runtime.set_memory_limit(limits.memory_bytes);
     let deadline = Instant::now() + limits.timeout;
-    runtime.set_interrupt_handler(Some(Box::new(move || Instant::now() >= deadline)));
+    let cancel = limits.cancel.clone();
+    let stop = move || Instant::now() >= deadline || cancel.as_ref().is_some_and(|c| c());
+    let stop_handler = stop.clone();
+    runtime.set_interrupt_handler(Some(Box::new(stop_handler)));
     let context = Context::full(&runtime).map_err(|e| Error::Execution(e.to_string()))?;
-    context.with(|ctx| {
-        // Sloppy mode, as Snowflake runs functions: its published translators assign undeclared loop
-        // variables (`for (i = 0; …)`).
-        let mut options = EvalOptions::default();
-        options.strict = false;
-        let f: Function = ctx.eval_with_options(code.source(), options).catch(&ctx).map_err(|e| Error::Compile(describe(code, e)))?;
-        body(&ctx, &f)
-    })
-    .map_err(|e| match e {
-        Error::Execution(m) if Instant::now() >= deadline => {
-            Error::Execution(format!("{m} (function {} exceeded its time limit of {} s)", code.name, limits.timeout.as_secs_f64()))
-        }
-        other => other,
-    })
+    context
+        .with(|ctx| {
+            // `Function(A, B, body)` parses the body on its own as a function body (sloppy mode, as
+            // Snowflake runs functions: its published translators assign undeclared loop variables),
+            // so no text of the body runs outside the function, not even at compilation.
+            let constructor: Function = ctx.globals().get("Function").map_err(|e| Error::Compile(e.to_string()))?;
+            let mut args = rquickjs::function::Args::new(ctx.clone(), code.params.len() + 1);
+            for p in code.params {
+                args.push_arg(p.as_str()).map_err(|e| Error::Compile(e.to_string()))?;
+            }
+            args.push_arg(code.body).map_err(|e| Error::Compile(e.to_string()))?;
+            let f: Function = constructor.call_arg(args).catch(&ctx).map_err(|e| Error::Compile(describe(code, e)))?;
+            // QuickJS builds that function from the joined text, so a body that closes it early
+            // (`}), (function () { … })(), (function () {`) still yields a function: the one whose
+            // source is not the whole body. Such a body is refused.
+            let to_string: Function = ctx.eval("Function.prototype.toString").map_err(|e| Error::Compile(e.to_string()))?;
+            let text: String = to_string.call((rquickjs::function::This(f.clone()),)).map_err(|e| Error::Compile(e.to_string()))?;
+            if !text.starts_with("function anonymous(") || !text.ends_with(&format!("\n{}\n}}", code.body)) {
+                return Err(Error::Compile(format!("the body of {} is not one function body", code.name)));
+            }
+            body(&ctx, &f)
+        })
+        .map_err(|e| match e {
+            Error::Execution(m) if Instant::now() >= deadline => {
+                Error::Execution(format!("{m} (function {} exceeded its time limit of {} s)", code.name, limits.timeout.as_secs_f64()))
+            }
+            Error::Execution(m) if stop() => Error::Execution(format!("{m} (the statement was cancelled)")),
+            other => other,
+        })
 }
 
 fn execution(code: Code<'_>, e: CaughtError<'_>) -> Error {
@@ -140,23 +170,29 @@ fn describe(code: Code<'_>, e: CaughtError<'_>) -> String {
     }
 }
 
-/// The line of the first `<eval>:N` frame of a QuickJS stack (the wrapper adds one line).
+/// The line of the function's first frame in a QuickJS stack (`anonymous (<input>:N…)`); the Function
+/// constructor's header takes two lines.
 fn first_line_number(stack: &str) -> Option<u32> {
-    let at = stack.find("<eval>:")?;
-    let rest = &stack[at + "<eval>:".len()..];
-    rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+    let at = stack.find("<input>:")?;
+    let rest = &stack[at + "<input>:".len()..];
+    rest.split(|c: char| !c.is_ascii_digit()).next()?.parse::<u32>().ok().map(|l| l.saturating_sub(1))
 }
 
-fn to_json<'js>(ctx: &Ctx<'js>, code: Code<'_>, v: Value<'js>) -> Result<serde_json::Value, Error> {
+/// A returned value as JSON, and the size of its text.
+fn to_json<'js>(ctx: &Ctx<'js>, code: Code<'_>, v: Value<'js>) -> Result<(serde_json::Value, usize), Error> {
     if v.is_undefined() || v.is_null() {
-        return Ok(serde_json::Value::Null);
+        return Ok((serde_json::Value::Null, 0));
     }
     let text = ctx.json_stringify(v).catch(ctx).map_err(|e| execution(code, e))?;
     match text {
-        None => Ok(serde_json::Value::Null),
+        None => Ok((serde_json::Value::Null, 0)),
         Some(s) => {
             let s = s.to_string().map_err(|e| Error::Execution(e.to_string()))?;
-            serde_json::from_str(&s).map_err(|e| Error::Execution(format!("the value returned by {} is not JSON: {e}", code.name)))
+            if s.len() > MAX_VALUE_BYTES {
+                return Err(Error::Execution(format!("the value returned by {} is {} bytes, over the limit of {MAX_VALUE_BYTES}", code.name, s.len())));
+            }
+            let value = serde_json::from_str(&s).map_err(|e| Error::Execution(format!("the value returned by {} is not JSON: {e}", code.name)))?;
+            Ok((value, s.len()))
         }
     }
 }
@@ -165,6 +201,7 @@ fn to_json<'js>(ctx: &Ctx<'js>, code: Code<'_>, v: Value<'js>) -> Result<serde_j
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::sync::atomic::{AtomicBool, Ordering};
 
     fn code<'a>(params: &'a [String], body: &'a str) -> Code<'a> {
         Code { name: "F", params, body }
@@ -175,27 +212,27 @@ mod tests {
         let params = vec!["A".to_string(), "B".to_string()];
         let c = code(&params, "if (A === undefined) return 'none'; return A + B;");
         let rows = vec![vec![Some("1".into()), Some("2".into())], vec![None, Some("2".into())], vec![Some("\"x\"".into()), Some("\"y\"".into())]];
-        assert_eq!(run(c, &rows, Limits::default()).unwrap(), vec![json!(3), json!("none"), json!("xy")]);
+        assert_eq!(run(c, &rows, &Limits::default()).unwrap(), vec![json!(3), json!("none"), json!("xy")]);
     }
 
     #[test]
     fn objects_cross_as_json_and_undefined_is_null() {
         let params = vec!["EVENT".to_string()];
         let c = code(&params, "var out = []; for (var i = 0; i < EVENT.body.data.length; i++) { out.push(EVENT.body.data[i][1]); } return {body: {TextList: out}, translatorData: EVENT.body.data.length};");
-        let got = call_one(c, &json!({"body": {"data": [[0, "a"], [1, "b"]]}}), Limits::default()).unwrap();
+        let got = call_one(c, &json!({"body": {"data": [[0, "a"], [1, "b"]]}}), &Limits::default()).unwrap();
         assert_eq!(got, json!({"body": {"TextList": ["a", "b"]}, "translatorData": 2}));
         let none = code(&params, "return;");
-        assert_eq!(call_one(none, &json!({}), Limits::default()).unwrap(), serde_json::Value::Null);
+        assert_eq!(call_one(none, &json!({}), &Limits::default()).unwrap(), serde_json::Value::Null);
     }
 
     #[test]
     fn syntax_errors_fail_the_check_and_exceptions_name_the_function() {
         let params = vec!["X".to_string()];
-        assert!(matches!(check(code(&params, "return X +;"), Limits::default()), Err(Error::Compile(m)) if m.contains("SyntaxError")));
-        assert!(check(code(&params, "return X + 1;"), Limits::default()).is_ok());
-        let err = run(code(&params, "return Y;"), &[vec![Some("1".into())]], Limits::default()).unwrap_err();
+        assert!(matches!(check(code(&params, "return X +;"), &Limits::default()), Err(Error::Compile(m)) if m.contains("SyntaxError")));
+        assert!(check(code(&params, "return X + 1;"), &Limits::default()).is_ok());
+        let err = run(code(&params, "return Y;"), &[vec![Some("1".into())]], &Limits::default()).unwrap_err();
         assert!(matches!(&err, Error::Execution(m) if m.starts_with("Uncaught ReferenceError") && m.contains("in F")), "{err}");
-        let thrown = run(code(&params, "throw 'boom';"), &[vec![Some("1".into())]], Limits::default()).unwrap_err();
+        let thrown = run(code(&params, "throw 'boom';"), &[vec![Some("1".into())]], &Limits::default()).unwrap_err();
         assert_eq!(thrown, Error::Execution("Uncaught boom in F".into()));
     }
 
@@ -203,8 +240,34 @@ mod tests {
     fn a_runaway_loop_ends_at_the_time_limit() {
         let params: Vec<String> = Vec::new();
         let limits = Limits { timeout: Duration::from_millis(200), ..Limits::default() };
-        let err = run(code(&params, "while (true) {}"), &[vec![]], limits).unwrap_err();
+        let err = run(code(&params, "while (true) {}"), &[vec![]], &limits).unwrap_err();
         assert!(matches!(&err, Error::Execution(m) if m.contains("time limit")), "{err}");
+        // A cancelled statement stops its code at once.
+        let cancel = Arc::new(AtomicBool::new(false));
+        let flag = cancel.clone();
+        let limits = Limits { cancel: Some(Arc::new(move || flag.load(Ordering::Relaxed))), ..Limits::default() };
+        let stopper = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            cancel.store(true, Ordering::Relaxed);
+        });
+        let started = Instant::now();
+        let err = run(code(&params, "while (true) {}"), &[vec![]], &limits).unwrap_err();
+        stopper.join().unwrap();
+        assert!(matches!(&err, Error::Execution(m) if m.contains("cancelled")), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(30));
+    }
+
+    #[test]
+    fn the_body_cannot_run_code_outside_its_function_and_values_are_bounded() {
+        let params = vec!["A".to_string()];
+        // A body closing the function early is a syntax error, not code run at compilation.
+        let escape = "}), (function () { globalThis.ran = 1; })(), (function () {";
+        assert!(matches!(check(code(&params, escape), &Limits::default()), Err(Error::Compile(_))));
+        let big = run(code(&params, "return 'x'.repeat(17 * 1024 * 1024);"), &[vec![None]], &Limits::default()).unwrap_err();
+        assert!(matches!(&big, Error::Execution(m) if m.contains("over the limit")), "{big}");
+        let small = Limits { memory_bytes: 64 * 1024 * 1024, ..Limits::default() };
+        let many = run(code(&params, "return 'x'.repeat(1024 * 1024);"), &vec![vec![None]; 100], &small).unwrap_err();
+        assert!(matches!(&many, Error::Execution(m) if m.contains("in one batch")), "{many}");
     }
 
     #[test]
@@ -212,7 +275,7 @@ mod tests {
         let params: Vec<String> = Vec::new();
         // Undeclared assignments work (sloppy mode), and stay within one run.
         let c = code(&params, "for (i = 0; i < 1; i++) {} if (typeof counter === 'undefined') { counter = 0; } counter += 1; return counter;");
-        assert_eq!(run(c, &[vec![], vec![]], Limits::default()).unwrap(), vec![json!(1), json!(2)]);
-        assert_eq!(run(c, &[vec![]], Limits::default()).unwrap(), vec![json!(1)]);
+        assert_eq!(run(c, &[vec![], vec![]], &Limits::default()).unwrap(), vec![json!(1), json!(2)]);
+        assert_eq!(run(c, &[vec![]], &Limits::default()).unwrap(), vec![json!(1)]);
     }
 }

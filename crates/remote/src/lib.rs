@@ -63,6 +63,19 @@ pub struct Function {
     /// RESPONSE_TRANSLATOR: turns `{"body": <the 200 answer>, "translatorData": …}` into
     /// `{"body": {"data": [[0, v], …]}}`.
     pub response_translator: Option<Translator>,
+    /// Checks a request translator's `urlSuffix` against the function's integration (allowed and
+    /// blocked prefixes of the URL as written, before FLOE_EXTERNAL_URL_MAP); None allows any suffix.
+    pub suffix_check: Option<SuffixCheck>,
+}
+
+/// See `Function::suffix_check`.
+#[derive(Clone)]
+pub struct SuffixCheck(pub Arc<dyn Fn(&str) -> Result<(), String> + Send + Sync>);
+
+impl std::fmt::Debug for SuffixCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SuffixCheck")
+    }
 }
 
 /// A translator (a JavaScript function in floe-sql): its name for messages and the function itself,
@@ -302,7 +315,8 @@ impl Call {
                     Some(b) => b.to_string(),
                     None => return Err(self.remote(format!("request translator {} returned no \"body\"", t.name))),
                 };
-                (format!("{target}{suffix}"), body, out.get("translatorData").cloned().unwrap_or(Value::Null))
+                let url = self.suffixed(target, &suffix)?;
+                (url, body, out.get("translatorData").cloned().unwrap_or(Value::Null))
             }
         };
         let target = &target;
@@ -456,6 +470,30 @@ impl Call {
         let _ = polling;
         self.limiter.success();
         Ok(Outcome::Done(bytes, md5))
+    }
+
+    /// The URL with a request translator's `urlSuffix`: allowed by the integration, and on the same
+    /// scheme, host and port as the function's own URL (a suffix may change the path and query only,
+    /// so the integration's API key never goes to another host).
+    fn suffixed(&self, target: &str, suffix: &str) -> Result<String, Error> {
+        if suffix.is_empty() {
+            return Ok(target.to_string());
+        }
+        let url = format!("{target}{suffix}");
+        let refuse = |why: String| self.remote(format!("urlSuffix '{suffix}' of the request translator: {why}"));
+        if let Some(check) = &self.function.suffix_check {
+            (check.0)(suffix).map_err(refuse)?;
+        }
+        let (Ok(base), Ok(full)) = (reqwest::Url::parse(target), reqwest::Url::parse(&url)) else {
+            return Err(refuse(format!("'{url}' is not a valid URL")));
+        };
+        if (base.scheme(), base.host_str(), base.port_or_known_default()) != (full.scheme(), full.host_str(), full.port_or_known_default())
+            || !full.username().is_empty()
+            || full.password().is_some()
+        {
+            return Err(refuse(format!("'{url}' is not on the function's host")));
+        }
+        Ok(url)
     }
 
     /// Runs a translator on a blocking thread; its failure fails the batch.

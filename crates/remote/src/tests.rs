@@ -131,6 +131,7 @@ fn function(batch: usize) -> Function {
         gzip: false,
         request_translator: None,
         response_translator: None,
+        suffix_check: None,
     }
 }
 
@@ -373,6 +374,24 @@ async fn a_failing_translator_fails_the_batch_with_its_name() {
     f.request_translator = translator("DB.S.REQ", |_| Err("JavaScript execution error: Uncaught boom in REQ".into()));
     let err = call(&base, "echo", f).run(rows(1)).await.unwrap_err();
     assert_eq!(err, Error::Remote("Request failed for external function EXT_FUNC. Error: translator DB.S.REQ failed: JavaScript execution error: Uncaught boom in REQ".into()));
+    // A suffix may not take the request (and its API key) to another host, nor past the integration.
+    // (The function's URL without a path, so that the suffix follows the host directly.)
+    for suffix in ["@evil.example/", ".evil.example/", ":9/x"] {
+        let mut f = function(10);
+        f.request_translator = translator("DB.S.REQ", move |_| Ok(json!({"body": {}, "urlSuffix": suffix})));
+        let c = Call::new(Client::new(fast()), Arc::new(f), vec![base.clone()], "01b0-q".into(), CancellationToken::new());
+        let err = c.run(rows(1)).await.unwrap_err();
+        assert!(matches!(&err, Error::Remote(m) if m.contains("is not on the function's host") || m.contains("is not a valid URL")), "{suffix}: {err:?}");
+    }
+    // After a path, a suffix stays on the host.
+    let mut f = function(10);
+    f.request_translator = translator("DB.S.REQ", |e| Ok(json!({"body": e["body"], "urlSuffix": "@elsewhere"})));
+    assert!(matches!(call(&base, "echo", f).run(rows(1)).await, Err(Error::Remote(m)) if m.contains("404")));
+    let mut f = function(10);
+    f.request_translator = translator("DB.S.REQ", |_| Ok(json!({"body": {}, "urlSuffix": "/blocked"})));
+    f.suffix_check = Some(SuffixCheck(Arc::new(|s: &str| if s.contains("blocked") { Err("not allowed by the API integration".into()) } else { Ok(()) })));
+    let err = call(&base, "echo", f).run(rows(1)).await.unwrap_err();
+    assert!(matches!(&err, Error::Remote(m) if m.contains("not allowed by the API integration")), "{err:?}");
     let mut f = function(10);
     f.response_translator = translator("DB.S.RESP", |_| Ok(json!({"body": {"rows": []}})));
     let err = call(&base, "echo", f).run(rows(1)).await.unwrap_err();

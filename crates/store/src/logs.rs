@@ -12,7 +12,7 @@
 //! transaction as the lines they cover, so a restarted floe resumes exactly where it stopped: no line
 //! is stored twice and none is skipped.
 //!
-//! Who wrote a line (service, instance, container, run) is a row of `sources`; each line carries only
+//! Who wrote a line (service name as it was then, uid, instance, container, run) is a row of `sources`; each line carries only
 //! that row's integer id, so a line costs its timestamp, stream and text plus two integer index
 //! entries (`logs_by_source`, `logs_by_time`), not a copy of four text fields and a text index.
 //! `user_version` 1 is this layout; a version-0 file (one table with the text columns) is migrated
@@ -129,7 +129,7 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS sources(
          instance INTEGER NOT NULL,
          container TEXT NOT NULL,
          run INTEGER NOT NULL,
-         UNIQUE(service_uid, instance, container, run));
+         UNIQUE(service_uid, instance, container, run, service));
      CREATE TABLE IF NOT EXISTS logs(
          id INTEGER PRIMARY KEY,
          ts_ns INTEGER NOT NULL,
@@ -170,12 +170,12 @@ fn migrate(conn: &mut Connection) -> Result<()> {
         tx.execute_batch(SCHEMA)?;
         tx.execute_batch(
             "INSERT INTO sources(service, service_uid, instance, container, run)
-                 SELECT min(service), service_uid, instance, container, run FROM logs_v0
-                 GROUP BY service_uid, instance, container, run ORDER BY min(id);
+                 SELECT service, service_uid, instance, container, run FROM logs_v0
+                 GROUP BY service_uid, instance, container, run, service ORDER BY min(id);
              INSERT INTO logs(id, ts_ns, source, stream, body)
                  SELECT l.id, l.ts_ns, s.id, l.stream, l.body FROM logs_v0 l
                  JOIN sources s ON s.service_uid = l.service_uid AND s.instance = l.instance
-                               AND s.container = l.container AND s.run = l.run
+                               AND s.container = l.container AND s.run = l.run AND s.service = l.service
                  ORDER BY l.id;
              DROP TABLE logs_v0;",
         )?;
@@ -196,13 +196,13 @@ impl Writer {
         self.conn
             .prepare_cached(
                 "INSERT INTO sources(service, service_uid, instance, container, run) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT(service_uid, instance, container, run) DO NOTHING",
+                 ON CONFLICT(service_uid, instance, container, run, service) DO NOTHING",
             )?
             .execute(params![source.service, source.service_uid, source.instance, source.container, source.run])?;
-        let id: i64 = self.conn.prepare_cached("SELECT id FROM sources WHERE service_uid = ?1 AND instance = ?2 AND container = ?3 AND run = ?4")?.query_row(
-            params![source.service_uid, source.instance, source.container, source.run],
-            |r| r.get(0),
-        )?;
+        let id: i64 = self
+            .conn
+            .prepare_cached("SELECT id FROM sources WHERE service_uid = ?1 AND instance = ?2 AND container = ?3 AND run = ?4 AND service = ?5")?
+            .query_row(params![source.service_uid, source.instance, source.container, source.run, source.service], |r| r.get(0))?;
         self.sources.insert(source.clone(), id);
         Ok(id)
     }

@@ -269,12 +269,13 @@ impl RemoteUdf {
                     gzip: false,
                     request_translator: None,
                     response_translator: None,
+                    suffix_check: None,
                 };
                 let targets = match &r.target {
                     Target::External { integration, url, compression, request_translator, response_translator, .. } => {
                         let catalog = self.engine.store().snapshot();
-                        function.request_translator = request_translator.as_deref().map(|t| translator(&catalog, t)).transpose()?;
-                        function.response_translator = response_translator.as_deref().map(|t| translator(&catalog, t)).transpose()?;
+                        function.request_translator = request_translator.as_deref().map(|t| translator(&catalog, t, &self.cancel)).transpose()?;
+                        function.response_translator = response_translator.as_deref().map(|t| translator(&catalog, t, &self.cancel)).transpose()?;
                         let i = get::<ApiIntegration>(&catalog, INTEGRATION, "", integration)
                             .ok_or_else(|| SfError::kind_not_found("Integration", &display_ident(integration)))?;
                         if !i.enabled {
@@ -286,6 +287,10 @@ impl RemoteUdf {
                             ));
                         }
                         super::ddl::check_url(&i, url)?;
+                        let (integration, written) = (i.clone(), url.clone());
+                        function.suffix_check = Some(remote::SuffixCheck(Arc::new(move |suffix: &str| {
+                            super::ddl::check_url(&integration, &format!("{written}{suffix}")).map_err(|e| e.message.replace("SQL compilation error:\n", ""))
+                        })));
                         function.gzip = matches!(compression.as_str(), "GZIP" | "AUTO" | "DEFLATE");
                         let mapped = config.map_url(url);
                         if !mapped.starts_with("http://") && !mapped.starts_with("https://") {
@@ -350,9 +355,11 @@ impl AsyncScalarUDFImpl for RemoteUdf {
         let values = if let Some((params, body)) = o.record.javascript() {
             let rows: Vec<Vec<Option<String>>> = (0..n).filter(|i| !skip[*i]).map(|i| columns.iter().map(|c| c[i].clone()).collect()).collect();
             let (name, body) = (o.record.name.clone(), body.to_string());
-            let run = tokio::task::spawn_blocking(move || js::run(js::Code { name: &name, params: &params, body: &body }, &rows, js::Limits::default()));
+            let limits = js_limits(&self.cancel);
+            let run = tokio::task::spawn_blocking(move || js::run(js::Code { name: &name, params: &params, body: &body }, &rows, &limits));
             let out = tokio::select! {
                 r = run => r.map_err(|e| DataFusionError::External(Box::new(e)))?,
+                // The code stops at its next interrupt check (js_limits).
                 _ = self.cancel.cancelled() => return Err(df(SfError::cancelled())),
             };
             out.map_err(|e| df(SfError::new("100132", "P0000", model::ErrorKind::InvalidArgument, e.to_string())))?
@@ -381,7 +388,7 @@ impl AsyncScalarUDFImpl for RemoteUdf {
 }
 
 /// A translator named `DB.SCHEMA.NAME` (checked at CREATE; it may have been dropped since).
-fn translator(catalog: &store::Catalog, qualified: &str) -> Result<remote::Translator, SfError> {
+fn translator(catalog: &store::Catalog, qualified: &str, cancel: &CancellationToken) -> Result<remote::Translator, SfError> {
     let parts: Vec<&str> = qualified.splitn(3, '.').collect();
     let [db, schema, name] = parts.as_slice() else { return Err(SfError::internal(format!("translator name {qualified}"))) };
     let key = super::signature_key(name, &["OBJECT".to_string()]);
@@ -390,10 +397,17 @@ fn translator(catalog: &store::Catalog, qualified: &str) -> Result<remote::Trans
         .ok_or_else(|| SfError::new("002140", "42601", model::ErrorKind::InvalidArgument, format!("SQL compilation error:\nUnknown user-defined function {qualified}(OBJECT).")))?;
     let Some((params, body)) = record.javascript() else { return Err(SfError::internal("not JavaScript")) };
     let (name, body) = (record.name.clone(), body.to_string());
+    let limits = js_limits(cancel);
     Ok(remote::Translator {
         name: qualified.to_string(),
-        call: Arc::new(move |event| js::call_one(js::Code { name: &name, params: &params, body: &body }, &event, js::Limits::default()).map_err(|e| e.to_string())),
+        call: Arc::new(move |event| js::call_one(js::Code { name: &name, params: &params, body: &body }, &event, &limits).map_err(|e| e.to_string())),
     })
+}
+
+/// JavaScript's bounds in a statement: the defaults, stopped when the statement is cancelled.
+fn js_limits(cancel: &CancellationToken) -> js::Limits {
+    let cancel = cancel.clone();
+    js::Limits { cancel: Some(Arc::new(move || cancel.is_cancelled())), ..js::Limits::default() }
 }
 
 /// Each value of an argument column as JSON text (None for NULL).

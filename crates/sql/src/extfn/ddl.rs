@@ -407,7 +407,12 @@ pub(super) async fn create_function(engine: &Engine, session: &mut Session, c: C
     }
     let target = if c.javascript {
         let params: Vec<String> = args.iter().map(|(n, _)| n.clone()).collect();
-        js::check(js::Code { name: &name, params: &params, body: &c.body }, js::Limits::default())
+        let (fname, body) = (name.clone(), c.body.clone());
+        // Compiling is CPU work bounded only by its time limit: not on this async worker.
+        let limits = js::Limits { timeout: std::time::Duration::from_secs(10), ..js::Limits::default() };
+        tokio::task::spawn_blocking(move || js::check(js::Code { name: &fname, params: &params, body: &body }, &limits))
+            .await
+            .map_err(|e| SfError::internal(e.to_string()))?
             .map_err(|e| SfError::new("100131", "P0000", model::ErrorKind::InvalidArgument, e.to_string()))?;
         Target::JavaScript { body: c.body.clone() }
     } else if c.external {
