@@ -7,8 +7,10 @@ use crate::error::{Error, Result};
 
 /// The data-dir format this binary writes. Older formats are migrated in order; newer ones refused.
 ///
-/// History: 1 = catalog tables and segments; 2 = adds the generic `objects` table (users, warehouses, …).
-pub const FORMAT_VERSION: u32 = 2;
+/// History: 1 = catalog tables and segments; 2 = adds the generic `objects` table (users, warehouses, …);
+/// 3 = logs.db keeps who wrote each line in a `sources` table (migrated by `LogStore::open`; the catalog
+/// is unchanged, the version tells an older floe, which would fail on the new logs.db, to refuse the dir).
+pub const FORMAT_VERSION: u32 = 3;
 
 /// An opened, locked data dir.
 #[derive(Debug)]
