@@ -10,6 +10,7 @@ FLOE_EXTERNAL_URL_MAP, so the SQL below is what a Snowflake script says.
 from __future__ import annotations
 
 import base64
+import datetime
 import hashlib
 import json
 import os
@@ -351,6 +352,12 @@ def test_javascript_functions(fsrv):
     # STRICT: a NULL argument gives NULL without calling the code; VARIANT crosses as JSON.
     q(fsrv, "create or replace function js_keys(v variant) returns variant language javascript strict as 'return Object.keys(V);'")
     assert [(r[0], json.loads(r[1]) if r[1] else None) for r in q(fsrv, "select id, js_keys(v) from t order by id")] == [(1, ["k"]), (2, None), (3, None)]
+    # Snowflake's type mapping: DATE and TIMESTAMP arrive as JS Dates, FLOAT as a number (NaN too); a
+    # returned Date is a TIMESTAMP.
+    q(fsrv, "create or replace function js_year(d date, f float) returns varchar strict language javascript as 'return D.getUTCFullYear() + \\'/\\' + isNaN(F);'")
+    assert q(fsrv, "select id, js_year(d, case when id = 2 then 'nan'::float else f end) from t order by id") == [(1, "2014/false"), (2, "2015/true"), (3, None)]
+    q(fsrv, "create or replace function js_later(t timestamp_ntz) returns timestamp_ntz language javascript as 'return new Date(T.getTime() + 3600 * 1000);'")
+    assert q(fsrv, "select js_later(ts) from t where id = 1") == [(datetime.datetime(2014, 1, 1, 17, 0),)]
     # In WHERE and ORDER BY, like any function.
     assert q(fsrv, "select id from t where js_add(f, s) like 'a%' order by js_add(f, s)") == [(1,)]
     shown = q(fsrv, "show user functions like 'JS_ADD'")

@@ -76,17 +76,37 @@ pub fn check(code: Code<'_>, limits: &Limits) -> Result<(), Error> {
     with_function(code, limits, |_, _| Ok(()))
 }
 
-/// Calls the function once per row (each row one JSON text per parameter, None for NULL) and returns
-/// one value per row, in order.
-pub fn run(code: Code<'_>, rows: &[Vec<Option<String>>], limits: &Limits) -> Result<Vec<serde_json::Value>, Error> {
+/// One argument as the code sees it (Snowflake's SQL-JavaScript type mapping).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arg {
+    /// A value given as JSON text: strings, booleans, VARIANT/OBJECT/ARRAY, NUMBER as a number.
+    Json(String),
+    /// A JS number (FLOAT, including NaN and ±Infinity, which JSON cannot carry).
+    Number(f64),
+    /// A JS `Date` at these milliseconds since the epoch (DATE, TIMESTAMP_*).
+    Date(f64),
+}
+
+impl From<String> for Arg {
+    fn from(text: String) -> Arg {
+        Arg::Json(text)
+    }
+}
+
+/// Calls the function once per row (each row one argument per parameter, None for SQL NULL, which the
+/// code sees as `undefined`) and returns one value per row, in order.
+pub fn run(code: Code<'_>, rows: &[Vec<Option<Arg>>], limits: &Limits) -> Result<Vec<serde_json::Value>, Error> {
     with_function(code, limits, |ctx, f| {
         let mut out = Vec::with_capacity(rows.len());
         let mut total = 0usize;
+        let make_date: Function = ctx.eval("(function (ms) { return new Date(ms); })").map_err(|e| Error::Execution(e.to_string()))?;
         for row in rows {
             let mut args = rquickjs::function::Args::new(ctx.clone(), row.len());
             for arg in row {
                 let value = match arg {
-                    Some(text) => ctx.json_parse(text.as_str()).catch(ctx).map_err(|e| execution(code, e))?,
+                    Some(Arg::Json(text)) => ctx.json_parse(text.as_str()).catch(ctx).map_err(|e| execution(code, e))?,
+                    Some(Arg::Number(n)) => Value::new_float(ctx.clone(), *n),
+                    Some(Arg::Date(ms)) => make_date.call((*ms,)).catch(ctx).map_err(|e| execution(code, e))?,
                     None => Value::new_undefined(ctx.clone()),
                 };
                 args.push_arg(value).map_err(|e| Error::Execution(e.to_string()))?;
@@ -105,7 +125,7 @@ pub fn run(code: Code<'_>, rows: &[Vec<Option<String>>], limits: &Limits) -> Res
 
 /// Calls a one-parameter function with a JSON value (translators: `EVENT OBJECT` → `OBJECT`).
 pub fn call_one(code: Code<'_>, arg: &serde_json::Value, limits: &Limits) -> Result<serde_json::Value, Error> {
-    let rows = [vec![Some(arg.to_string())]];
+    let rows = [vec![Some(Arg::Json(arg.to_string()))]];
     Ok(run(code, &rows, limits)?.pop().unwrap_or(serde_json::Value::Null))
 }
 
@@ -211,7 +231,8 @@ mod tests {
     fn rows_in_rows_out_with_nulls_as_undefined() {
         let params = vec!["A".to_string(), "B".to_string()];
         let c = code(&params, "if (A === undefined) return 'none'; return A + B;");
-        let rows = vec![vec![Some("1".into()), Some("2".into())], vec![None, Some("2".into())], vec![Some("\"x\"".into()), Some("\"y\"".into())]];
+        let j = |t: &str| Some(Arg::Json(t.into()));
+        let rows = vec![vec![j("1"), j("2")], vec![None, j("2")], vec![j("\"x\""), j("\"y\"")]];
         assert_eq!(run(c, &rows, &Limits::default()).unwrap(), vec![json!(3), json!("none"), json!("xy")]);
     }
 
@@ -230,9 +251,9 @@ mod tests {
         let params = vec!["X".to_string()];
         assert!(matches!(check(code(&params, "return X +;"), &Limits::default()), Err(Error::Compile(m)) if m.contains("SyntaxError")));
         assert!(check(code(&params, "return X + 1;"), &Limits::default()).is_ok());
-        let err = run(code(&params, "return Y;"), &[vec![Some("1".into())]], &Limits::default()).unwrap_err();
+        let err = run(code(&params, "return Y;"), &[vec![Some(Arg::Json("1".into()))]], &Limits::default()).unwrap_err();
         assert!(matches!(&err, Error::Execution(m) if m.starts_with("Uncaught ReferenceError") && m.contains("in F")), "{err}");
-        let thrown = run(code(&params, "throw 'boom';"), &[vec![Some("1".into())]], &Limits::default()).unwrap_err();
+        let thrown = run(code(&params, "throw 'boom';"), &[vec![Some(Arg::Json("1".into()))]], &Limits::default()).unwrap_err();
         assert_eq!(thrown, Error::Execution("Uncaught boom in F".into()));
     }
 
@@ -268,6 +289,14 @@ mod tests {
         let small = Limits { memory_bytes: 64 * 1024 * 1024, ..Limits::default() };
         let many = run(code(&params, "return 'x'.repeat(1024 * 1024);"), &vec![vec![None]; 100], &small).unwrap_err();
         assert!(matches!(&many, Error::Execution(m) if m.contains("in one batch")), "{many}");
+    }
+
+    #[test]
+    fn dates_and_floats_arrive_as_js_values() {
+        let params = vec!["D".to_string(), "F".to_string()];
+        let c = code(&params, "return [D.getUTCFullYear(), D.getUTCMonth() + 1, D.getUTCDate(), isNaN(F), D];");
+        let got = run(c, &[vec![Some(Arg::Date(1_706_933_106_500.0)), Some(Arg::Number(f64::NAN))]], &Limits::default()).unwrap();
+        assert_eq!(got, vec![json!([2024, 2, 3, true, "2024-02-03T04:05:06.500Z"])]);
     }
 
     #[test]

@@ -353,7 +353,14 @@ impl AsyncScalarUDFImpl for RemoteUdf {
         // RETURNS NULL ON NULL INPUT: rows with a NULL argument are not sent and give NULL.
         let skip: Vec<bool> = (0..n).map(|i| o.record.strict && columns.iter().any(|c| c[i].is_none())).collect();
         let values = if let Some((params, body)) = o.record.javascript() {
-            let rows: Vec<Vec<Option<String>>> = (0..n).filter(|i| !skip[*i]).map(|i| columns.iter().map(|c| c[i].clone()).collect()).collect();
+            let js_columns: Vec<Vec<Option<js::Arg>>> = arrays
+                .iter()
+                .zip(&o.arg_types)
+                .zip(columns)
+                .map(|((array, ty), texts)| encode_js(array, ty, texts))
+                .collect::<Result<_, _>>()
+                .map_err(df)?;
+            let rows: Vec<Vec<Option<js::Arg>>> = (0..n).filter(|i| !skip[*i]).map(|i| js_columns.iter().map(|c| c[i].clone()).collect()).collect();
             let (name, body) = (o.record.name.clone(), body.to_string());
             let limits = js_limits(&self.cancel);
             let run = tokio::task::spawn_blocking(move || js::run(js::Code { name: &name, params: &params, body: &body }, &rows, &limits));
@@ -408,6 +415,29 @@ fn translator(catalog: &store::Catalog, qualified: &str, cancel: &CancellationTo
 fn js_limits(cancel: &CancellationToken) -> js::Limits {
     let cancel = cancel.clone();
     js::Limits { cancel: Some(Arc::new(move || cancel.is_cancelled())), ..js::Limits::default() }
+}
+
+/// Each value of an argument column as a JavaScript function's argument, as Snowflake maps SQL types
+/// to JavaScript: FLOAT a number (NaN and ±Infinity included), DATE and TIMESTAMP_* a `Date`, the rest
+/// their JSON text (`texts`, from `encode`).
+fn encode_js(array: &ArrayRef, ty: &SfType, texts: Vec<Option<String>>) -> Result<Vec<Option<js::Arg>>, SfError> {
+    use datafusion::arrow::datatypes::{Float64Type, TimestampMillisecondType};
+    let err = |e: datafusion::arrow::error::ArrowError| SfError::internal(format!("JavaScript argument: {e}"));
+    Ok(match ty {
+        SfType::Float => {
+            let a = cast_with_options(array, &DataType::Float64, &CastOptions::default()).map_err(err)?;
+            a.as_primitive::<Float64Type>().iter().map(|v| v.map(js::Arg::Number)).collect()
+        }
+        SfType::Date | SfType::TimestampNtz(_) | SfType::TimestampLtz(_) | SfType::TimestampTz(_) => {
+            let tz = match array.data_type() {
+                DataType::Timestamp(_, tz) => tz.clone(),
+                _ => None,
+            };
+            let a = cast_with_options(array, &DataType::Timestamp(TimeUnit::Millisecond, tz), &CastOptions::default()).map_err(err)?;
+            a.as_primitive::<TimestampMillisecondType>().iter().map(|v| v.map(|ms| js::Arg::Date(ms as f64))).collect()
+        }
+        _ => texts.into_iter().map(|t| t.map(js::Arg::Json)).collect(),
+    })
 }
 
 /// Each value of an argument column as JSON text (None for NULL).
