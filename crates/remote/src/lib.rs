@@ -70,7 +70,10 @@ pub struct Function {
 
 /// See `Function::suffix_check`.
 #[derive(Clone)]
-pub struct SuffixCheck(pub Arc<dyn Fn(&str) -> Result<(), String> + Send + Sync>);
+pub struct SuffixCheck(pub Arc<SuffixCheckFn>);
+
+/// The check itself: Ok, or why the suffixed URL is refused.
+pub type SuffixCheckFn = dyn Fn(&str) -> Result<(), String> + Send + Sync;
 
 impl std::fmt::Debug for SuffixCheck {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
