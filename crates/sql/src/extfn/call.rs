@@ -1,4 +1,4 @@
-//! Calls of external and service functions from queries.
+//! Calls of external, service and JavaScript functions from queries.
 //!
 //! `bind` runs in `Engine::prepare_statement` after table resolution: every function call whose name
 //! resolves to a stored FUNCTION (current schema, `schema.f` or `db.schema.f`) is renamed to a UDF of the
@@ -11,7 +11,10 @@
 //! `FLOE_EXTERNAL_URL_MAP`) after checking its integration, or the READY instances of the service
 //! (waking a suspended service with AUTO_RESUME and waiting for it). Arrow values become the request's
 //! JSON (numbers, booleans, strings, VARIANT as JSON, dates/times/timestamps/binary as text per the
-//! default output formats), and the response's JSON becomes the return type.
+//! default output formats), and the response's JSON becomes the return type. A JavaScript function
+//! runs in floe-js on a blocking thread instead (arguments as Snowflake maps them: `encode_js`), and
+//! its results are decoded the same way; an external function's translators are JavaScript functions
+//! too (`translator`), run by floe-remote around each batch.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
