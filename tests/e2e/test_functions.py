@@ -358,6 +358,9 @@ def test_javascript_functions(fsrv):
     assert q(fsrv, "select id, js_year(d, case when id = 2 then 'nan'::float else f end) from t order by id") == [(1, "2014/false"), (2, "2015/true"), (3, None)]
     q(fsrv, "create or replace function js_later(t timestamp_ntz) returns timestamp_ntz language javascript as 'return new Date(T.getTime() + 3600 * 1000);'")
     assert q(fsrv, "select js_later(ts) from t where id = 1") == [(datetime.datetime(2014, 1, 1, 17, 0),)]
+    # BINARY arrives as a Uint8Array, and a returned Uint8Array is BINARY.
+    q(fsrv, "create or replace function js_bin(b binary) returns binary language javascript as 'var o = new Uint8Array(B.length); for (var i = 0; i < B.length; i++) { o[i] = B[i] + 1; } return o;'")
+    assert q(fsrv, "select js_bin(to_binary('00FE', 'HEX'))") == [(b"\x01\xff",)]
     # In WHERE and ORDER BY, like any function.
     assert q(fsrv, "select id from t where js_add(f, s) like 'a%' order by js_add(f, s)") == [(1,)]
     shown = q(fsrv, "show user functions like 'JS_ADD'")

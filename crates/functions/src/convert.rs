@@ -1,6 +1,6 @@
 //! Conversion functions: TO_VARCHAR / TO_CHAR, TO_DATE / DATE, TO_TIMESTAMP
 //! (_NTZ, _LTZ, _TZ), TO_TIME, their TRY_ forms, and TO_VARIANT, TO_JSON,
-//! TO_OBJECT, TO_ARRAY. Strings are parsed with Snowflake's AUTO rules or an
+//! TO_OBJECT, TO_ARRAY, TO_BINARY / TRY_TO_BINARY (HEX, BASE64, UTF-8). Strings are parsed with Snowflake's AUTO rules or an
 //! explicit format; integers follow the epoch magnitude rule.
 
 use crate::error::{date_not_recognized, invalid_argument, time_not_recognized, timestamp_not_recognized};
@@ -22,21 +22,62 @@ use serde_json::Value;
 
 // ---- TO_VARCHAR ----------------------------------------------------------------
 
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 fn base64(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | (*b as u32) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                s.push(B64[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                s.push('=');
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+// ---- TO_BINARY -----------------------------------------------------------------
+
+/// A string's bytes in a binary format: HEX (the default), BASE64 or UTF-8.
+fn binary_from_text(s: &str, fmt: Option<&str>) -> Option<Vec<u8>> {
+    match fmt.map(|f| f.trim().to_ascii_uppercase()).as_deref() {
+        None | Some("HEX") => {
+            let s = s.trim();
+            if s.len() % 2 != 0 {
+                return None;
             }
+            (0..s.len()).step_by(2).map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect()
         }
+        Some("BASE64") => {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.decode(s.trim()).ok()
+        }
+        Some("UTF-8" | "UTF8") => Some(s.as_bytes().to_vec()),
+        Some(_) => None,
     }
-    s
+}
+
+fn to_binary(v: &[Val], try_: bool) -> Result<Out> {
+    let fmt = fmt_arg(v);
+    if let Some(f) = fmt
+        && !matches!(f.trim().to_ascii_uppercase().as_str(), "HEX" | "BASE64" | "UTF-8" | "UTF8")
+    {
+        return Err(invalid_argument(format!("Invalid binary format '{f}'")));
+    }
+    Ok(match v[0] {
+        Val::Null => Out::Null,
+        Val::Bin(b) => Out::Bin(b.to_vec()),
+        Val::Str(s) => match binary_from_text(s, fmt) {
+            Some(b) => Out::Bin(b),
+            None if try_ => Out::Null,
+            None => return Err(invalid_argument(format!("The following string is not a legal {} encoding: '{s}'", fmt.unwrap_or("hex").to_ascii_lowercase()))),
+        },
+        _ if try_ => Out::Null,
+        other => return Err(invalid_argument(format!("TO_BINARY cannot convert {other:?}"))),
+    })
+}
+
+fn to_binary_row(_: &Ctx, v: &[Val]) -> Result<Out> {
+    to_binary(v, false)
+}
+
+fn try_to_binary_row(_: &Ctx, v: &[Val]) -> Result<Out> {
+    to_binary(v, true)
+}
+
+fn ret_binary(_: &[datafusion::arrow::datatypes::DataType], _: &[Option<&datafusion::common::ScalarValue>]) -> Result<datafusion::arrow::datatypes::DataType> {
+    Ok(datafusion::arrow::datatypes::DataType::Binary)
 }
 
 /// Renders any value as Snowflake's TO_VARCHAR would (without a format).
@@ -297,5 +338,7 @@ pub(crate) fn udfs() -> Vec<ScalarUDF> {
         Func::new("to_json", 1, 1, ret_utf8, to_json_row).udf(),
         Func::new("to_object", 1, 1, ret_variant, to_object_row).udf(),
         Func::new("to_array", 1, 1, ret_variant, to_array_row).udf(),
+        Func::new("to_binary", 1, 2, ret_binary, to_binary_row).udf(),
+        Func::new("try_to_binary", 1, 2, ret_binary, try_to_binary_row).udf(),
     ]
 }

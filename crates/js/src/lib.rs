@@ -85,6 +85,8 @@ pub enum Arg {
     Number(f64),
     /// A JS `Date` at these milliseconds since the epoch (DATE, TIMESTAMP_*).
     Date(f64),
+    /// A `Uint8Array` (BINARY).
+    Bytes(Vec<u8>),
 }
 
 impl From<String> for Arg {
@@ -107,6 +109,7 @@ pub fn run(code: Code<'_>, rows: &[Vec<Option<Arg>>], limits: &Limits) -> Result
                     Some(Arg::Json(text)) => ctx.json_parse(text.as_str()).catch(ctx).map_err(|e| execution(code, e))?,
                     Some(Arg::Number(n)) => Value::new_float(ctx.clone(), *n),
                     Some(Arg::Date(ms)) => make_date.call((*ms,)).catch(ctx).map_err(|e| execution(code, e))?,
+                    Some(Arg::Bytes(b)) => rquickjs::TypedArray::<u8>::new(ctx.clone(), b.clone()).map_err(|e| Error::Execution(e.to_string()))?.into_value(),
                     None => Value::new_undefined(ctx.clone()),
                 };
                 args.push_arg(value).map_err(|e| Error::Execution(e.to_string()))?;
@@ -203,6 +206,15 @@ fn to_json<'js>(ctx: &Ctx<'js>, code: Code<'_>, v: Value<'js>) -> Result<(serde_
     if v.is_undefined() || v.is_null() {
         return Ok((serde_json::Value::Null, 0));
     }
+    // A Uint8Array (what a BINARY function returns) as hex text, which BINARY is decoded from.
+    if let Some(bytes) = v.as_object().and_then(|o| o.as_typed_array::<u8>()).and_then(|t| t.as_bytes()) {
+        if bytes.len() * 2 > MAX_VALUE_BYTES {
+            return Err(Error::Execution(format!("the value returned by {} is {} bytes, over the limit of {MAX_VALUE_BYTES}", code.name, bytes.len() * 2)));
+        }
+        let hex: String = bytes.iter().map(|b| format!("{b:02X}")).collect();
+        let len = hex.len();
+        return Ok((serde_json::Value::String(hex), len));
+    }
     let text = ctx.json_stringify(v).catch(ctx).map_err(|e| execution(code, e))?;
     match text {
         None => Ok((serde_json::Value::Null, 0)),
@@ -297,6 +309,13 @@ mod tests {
         let c = code(&params, "return [D.getUTCFullYear(), D.getUTCMonth() + 1, D.getUTCDate(), isNaN(F), D];");
         let got = run(c, &[vec![Some(Arg::Date(1_706_933_106_500.0)), Some(Arg::Number(f64::NAN))]], &Limits::default()).unwrap();
         assert_eq!(got, vec![json!([2024, 2, 3, true, "2024-02-03T04:05:06.500Z"])]);
+    }
+
+    #[test]
+    fn binary_crosses_as_uint8array() {
+        let params = vec!["B".to_string()];
+        let c = code(&params, "var out = new Uint8Array(B.length); for (var i = 0; i < B.length; i++) { out[i] = B[i] + 1; } return out;");
+        assert_eq!(run(c, &[vec![Some(Arg::Bytes(vec![0x00, 0xFE]))]], &Limits::default()).unwrap(), vec![json!("01FF")]);
     }
 
     #[test]

@@ -18,3 +18,7 @@ select parse_json('{"snow.service.name": "SVC", "snow": {"service": 1}}'):"snow.
 select count(*) from (select parse_json('{"k": "v", "n": 2}') as o) where o:k = 'v' and o:"k" <> 'w' and 'v' = o:k;
 select upper(parse_json('{"n": "echo_service"}'):n) as u, length(parse_json('{"n": "abc"}'):n) as l;
 select 1 / 0;
+
+-- TO_BINARY: HEX (default), BASE64 and UTF-8; TRY_TO_BINARY gives NULL for what TO_BINARY refuses.
+SELECT to_varchar(to_binary('00FEab')), to_varchar(to_binary('aGVsbG8=', 'BASE64'), 'UTF-8'), to_varchar(to_binary('hi', 'UTF-8')), try_to_binary('0G') IS NULL;
+SELECT to_binary('ABC');

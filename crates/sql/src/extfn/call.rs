@@ -421,8 +421,8 @@ fn js_limits(cancel: &CancellationToken) -> js::Limits {
 }
 
 /// Each value of an argument column as a JavaScript function's argument, as Snowflake maps SQL types
-/// to JavaScript: FLOAT a number (NaN and ±Infinity included), DATE and TIMESTAMP_* a `Date`, the rest
-/// their JSON text (`texts`, from `encode`).
+/// to JavaScript: FLOAT a number (NaN and ±Infinity included), DATE and TIMESTAMP_* a `Date`, BINARY
+/// a `Uint8Array`, the rest their JSON text (`texts`, from `encode`).
 fn encode_js(array: &ArrayRef, ty: &SfType, texts: Vec<Option<String>>) -> Result<Vec<Option<js::Arg>>, SfError> {
     use datafusion::arrow::datatypes::{Float64Type, TimestampMillisecondType};
     let err = |e: datafusion::arrow::error::ArrowError| SfError::internal(format!("JavaScript argument: {e}"));
@@ -438,6 +438,9 @@ fn encode_js(array: &ArrayRef, ty: &SfType, texts: Vec<Option<String>>) -> Resul
             };
             let a = cast_with_options(array, &DataType::Timestamp(TimeUnit::Millisecond, tz), &CastOptions::default()).map_err(err)?;
             a.as_primitive::<TimestampMillisecondType>().iter().map(|v| v.map(|ms| js::Arg::Date(ms as f64))).collect()
+        }
+        SfType::Binary(_) if array.data_type() == &DataType::Binary => {
+            array.as_binary::<i32>().iter().map(|v| v.map(|b| js::Arg::Bytes(b.to_vec()))).collect()
         }
         _ => texts.into_iter().map(|t| t.map(js::Arg::Json)).collect(),
     })
