@@ -89,12 +89,6 @@ pub enum Arg {
     Bytes(Vec<u8>),
 }
 
-impl From<String> for Arg {
-    fn from(text: String) -> Arg {
-        Arg::Json(text)
-    }
-}
-
 /// Calls the function once per row (each row one argument per parameter, None for SQL NULL, which the
 /// code sees as `undefined`) and returns one value per row, in order.
 pub fn run(code: Code<'_>, rows: &[Vec<Option<Arg>>], limits: &Limits) -> Result<Vec<serde_json::Value>, Error> {

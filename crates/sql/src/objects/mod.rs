@@ -528,18 +528,14 @@ pub fn ensure_defaults(engine: &Engine) -> Result<(), SfError> {
 /// re-created database of the same name would have found them again.
 fn sweep_orphan_objects(engine: &Engine) -> Result<(), SfError> {
     let catalog = engine.store().snapshot();
-    let mut orphans = ScopedObjects { ops: Vec::new(), stage_dirs: Vec::new(), jobs: Vec::new(), services: false };
+    let mut orphans = ScopedObjects::default();
     let mut seen = std::collections::BTreeSet::new();
     for kind in SCOPED_KINDS {
         for (_, _, body) in catalog.objects_of(kind) {
             let db = body.get("database").and_then(|v| v.as_str()).unwrap_or_default();
             let schema = body.get("schema").and_then(|v| v.as_str()).unwrap_or_default();
             if !db.is_empty() && catalog.schema(db, schema).is_none() && seen.insert((db.to_string(), schema.to_string())) {
-                let mut scoped = drop_scope(engine, &catalog, db, Some(schema));
-                orphans.ops.append(&mut scoped.ops);
-                orphans.stage_dirs.append(&mut scoped.stage_dirs);
-                orphans.jobs.append(&mut scoped.jobs);
-                orphans.services |= scoped.services;
+                orphans.absorb(drop_scope(engine, &catalog, db, Some(schema)));
             }
         }
     }
@@ -567,6 +563,7 @@ const SCOPED_KINDS: [&str; 7] = [
 /// secrets, network rules) of a database, or of one of its schemas: the ops deleting them, and what to
 /// do once those are committed. DROP DATABASE/SCHEMA and CREATE OR REPLACE DATABASE add the ops to
 /// their commit, then call `committed`.
+#[derive(Default)]
 pub struct ScopedObjects {
     /// Store ops deleting the objects.
     pub ops: Vec<Op>,
@@ -579,6 +576,14 @@ pub struct ScopedObjects {
 }
 
 impl ScopedObjects {
+    /// Adds another scope's objects to these.
+    fn absorb(&mut self, mut other: ScopedObjects) {
+        self.ops.append(&mut other.ops);
+        self.stage_dirs.append(&mut other.stage_dirs);
+        self.jobs.append(&mut other.jobs);
+        self.services |= other.services;
+    }
+
     /// After the commit: removes the stage directories, records the dropped jobs' deletion in the job
     /// history and wakes the control plane to stop the dropped services' containers.
     pub fn committed(self, engine: &Engine) {
@@ -628,7 +633,7 @@ pub(crate) fn shown_objects<T: DeserializeOwned>(
 /// See `ScopedObjects`.
 pub fn drop_scope(engine: &Engine, catalog: &Catalog, db: &str, schema: Option<&str>) -> ScopedObjects {
     use crate::spcs::{SERVICE, SERVICE_STATE};
-    let mut out = ScopedObjects { ops: Vec::new(), stage_dirs: Vec::new(), jobs: Vec::new(), services: false };
+    let mut out = ScopedObjects::default();
     for kind in SCOPED_KINDS {
         for (scope, name, body) in catalog.objects_of(kind) {
             let object_schema = body.get("schema").and_then(|v| v.as_str()).unwrap_or_default();
